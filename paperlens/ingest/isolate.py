@@ -1,0 +1,106 @@
+"""Parse an untrusted PDF in a separate process with a time limit and a memory limit.
+
+PyMuPDF is not thread-safe and a hostile PDF can hang it, crash it or eat all memory. The parser runs in a
+fresh ``spawn``ed process with ``RLIMIT_AS`` set; the parent waits with a deadline and kills it if needed.
+Whatever the PDF does, the caller gets either a ``ParsedDocument`` or a typed ``PaperlensError``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from pathlib import Path
+
+from paperlens import errors
+from paperlens.config import IngestSettings
+from paperlens.ingest.parse import ParsedDocument, ProgressFn, parse_pdf
+
+
+def _child(conn, path: str, document_id: str, crops_dir: str, settings_json: str, title: str) -> None:
+    import resource
+
+    settings = IngestSettings.model_validate_json(settings_json)
+    limit = settings.parse_memory_mb * 1024 * 1024
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ValueError, OSError):  # pragma: no cover - platform without the limit
+        pass
+    try:
+        parsed = parse_pdf(
+            Path(path),
+            document_id,
+            Path(crops_dir),
+            settings,
+            progress=lambda done, total: conn.send(("progress", done, total)),
+            fallback_title=title,
+        )
+        conn.send(("ok", parsed.model_dump_json()))
+    except errors.PaperlensError as exc:
+        conn.send(("error", type(exc).__name__, exc.message))
+    except MemoryError:
+        conn.send(("error", "ParseFailedError", "the PDF needed more memory than the parser is allowed"))
+    except Exception as exc:  # anything else is a parser failure on this file, not a crash of ours
+        conn.send(("error", "ParseFailedError", f"the PDF could not be parsed: {type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+def _error_class(name: str) -> type[errors.PaperlensError]:
+    cls = getattr(errors, name, None)
+    if isinstance(cls, type) and issubclass(cls, errors.PaperlensError):
+        return cls
+    return errors.ParseFailedError
+
+
+def parse_pdf_isolated(
+    path: Path,
+    document_id: str,
+    crops_dir: Path,
+    settings: IngestSettings,
+    progress: ProgressFn | None = None,
+    fallback_title: str = "",
+) -> ParsedDocument:
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(
+        target=_child,
+        args=(child, str(path), document_id, str(crops_dir), settings.model_dump_json(), fallback_title),
+        daemon=True,
+    )
+    proc.start()
+    child.close()
+    deadline = time.monotonic() + settings.parse_timeout_s
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise errors.ParseFailedError(
+                    f"parsing took longer than {settings.parse_timeout_s:g} s and was stopped",
+                    code="parse_timeout",
+                )
+            if not parent.poll(min(remaining, 0.5)):
+                if not proc.is_alive() and not parent.poll(0):
+                    raise errors.ParseFailedError(
+                        f"the parser process died (exit code {proc.exitcode}) on this PDF",
+                        code="parser_crashed",
+                    )
+                continue
+            try:
+                message = parent.recv()
+            except EOFError:
+                proc.join(5)
+                raise errors.ParseFailedError(
+                    f"the parser process died (exit code {proc.exitcode}) on this PDF", code="parser_crashed"
+                ) from None
+            if message[0] == "progress":
+                if progress:
+                    progress(message[1], message[2])
+            elif message[0] == "ok":
+                return ParsedDocument.model_validate_json(message[1])
+            else:
+                raise _error_class(message[1])(message[2])
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join(5)
+        parent.close()

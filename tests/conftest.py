@@ -1,0 +1,76 @@
+"""Shared fixtures. Every test runs with the network blocked except loopback, and with model hubs offline,
+so a hidden download fails loudly instead of passing on a developer's machine."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+# Set before any test module imports transformers / huggingface_hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+SHARED_BENCH = Path(__file__).resolve().parents[1].parent / "shared" / "bench"
+LOOPBACK = ("127.", "::1", "localhost")
+
+
+class NetworkBlockedError(RuntimeError):
+    pass
+
+
+def _is_loopback(address) -> bool:
+    if isinstance(address, tuple) and address:
+        host = str(address[0])
+    elif isinstance(address, str | bytes):
+        return True  # AF_UNIX path: local by definition
+    else:
+        return False
+    return host.startswith(LOOPBACK) or host == ""
+
+
+@pytest.fixture(autouse=True)
+def _block_network(monkeypatch):
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def guarded_connect(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
+            raise NetworkBlockedError(f"test tried to reach the network: {address!r}")
+        return real_connect(self, address)
+
+    def guarded_connect_ex(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
+            raise NetworkBlockedError(f"test tried to reach the network: {address!r}")
+        return real_connect_ex(self, address)
+
+    real_getaddrinfo = socket.getaddrinfo
+
+    def guarded_getaddrinfo(host, *args, **kwargs):
+        if host is not None and not str(host).startswith(LOOPBACK) and host not in ("", "0.0.0.0"):
+            raise NetworkBlockedError(f"test tried to resolve a network host: {host!r}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
+    yield
+
+
+@pytest.fixture(scope="session")
+def shared_bench() -> Path:
+    if not SHARED_BENCH.is_dir():
+        pytest.skip(f"../shared/bench is not beside the repository ({SHARED_BENCH} missing)")
+    return SHARED_BENCH
+
+
+@pytest.fixture(scope="session")
+def bench_papers(shared_bench) -> Path:
+    papers = shared_bench / "papers"
+    if not papers.is_dir():
+        pytest.skip("../shared/bench/papers is absent")
+    return papers
