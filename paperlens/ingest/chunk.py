@@ -1,0 +1,129 @@
+"""Elements -> chunks. Pure: plain data in, plain data out, no files and no models.
+
+Rules (why): a chunk never crosses a page (so a citation's page is exact) nor a section (so a chunk is about
+one thing and carries its section title); running headers/footers never enter a chunk (they repeat on every
+page and drown retrieval); each figure/table/formula becomes a chunk of its own built from its caption and
+its text form, so "what does Table 2 show?" can find it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from paperlens.config import ChunkSettings
+from paperlens.models import FURNITURE_KINDS, BBox, Chunk, Element, ElementKind
+
+_HEADING_KINDS = frozenset({ElementKind.TITLE})
+
+
+def union_bbox(boxes: Iterable[BBox]) -> BBox:
+    boxes = list(boxes)
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def visual_chunk_text(element: Element) -> str:
+    """The searchable text of a figure/table/formula: caption, then its best text forms."""
+    parts: list[str] = []
+    if element.section:
+        parts.append(f"[{element.section}]")
+    if element.caption:
+        parts.append(element.caption)
+    if element.description:
+        parts.append(element.description)
+    if element.markdown:
+        parts.append(element.markdown)
+    elif element.text and element.text not in (element.caption or ""):
+        parts.append(element.text)
+    for ref in element.references[:3]:
+        parts.append(ref)
+    return "\n".join(p for p in parts if p.strip())
+
+
+def _split_long(text: str, size: int, overlap: int) -> list[str]:
+    """Split text longer than ``size`` on word boundaries with ``overlap`` characters shared."""
+    if len(text) <= size:
+        return [text]
+    pieces: list[str] = []
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + size)
+        if end < len(text):
+            cut = text.rfind(" ", start + size // 2, end)
+            end = cut if cut > start else end
+        pieces.append(text[start:end].strip())
+        if end >= len(text):
+            break
+        next_start = max(end - overlap, start + 1)
+        space = text.find(" ", next_start)
+        start = space + 1 if 0 < space < end else next_start
+    return [p for p in pieces if p]
+
+
+def chunk_elements(elements: Sequence[Element], settings: ChunkSettings) -> list[Chunk]:
+    """Group elements (already in reading order) into chunks of about ``settings.size`` characters."""
+    chunks: list[Chunk] = []
+    group: list[Element] = []
+
+    def flush() -> None:
+        if not group:
+            return
+        text = " ".join(e.text for e in group if e.text).strip()
+        section = group[0].section
+        heading = f"[{section}] " if section else ""
+        for piece in _split_long(text, settings.size, settings.overlap):
+            chunks.append(
+                Chunk(
+                    document_id=group[0].document_id,
+                    page=group[0].page,
+                    bbox=union_bbox(e.bbox for e in group),
+                    kind=ElementKind.TEXT,
+                    text=heading + piece,
+                    element_ids=[e.id for e in group],
+                    section=section,
+                )
+            )
+        group.clear()
+
+    ordered = sorted(elements, key=lambda e: (e.page, e.order))
+    for element in ordered:
+        if element.kind in FURNITURE_KINDS:
+            continue
+        if element.is_visual:
+            text = visual_chunk_text(element)
+            if text:
+                chunks.append(
+                    Chunk(
+                        document_id=element.document_id,
+                        page=element.page,
+                        bbox=element.bbox,
+                        kind=element.kind,
+                        text=text,
+                        element_ids=[element.id],
+                        section=element.section,
+                    )
+                )
+            continue
+        if not element.text.strip():
+            continue
+        starts_new = bool(group) and (
+            element.page != group[0].page
+            or element.section != group[0].section
+            or element.kind in _HEADING_KINDS
+        )
+        if starts_new:
+            flush()
+        current = sum(len(e.text) + 1 for e in group)
+        if group and current + len(element.text) > settings.size:
+            # Keep the last element as overlap context so a sentence split across chunks is findable.
+            tail = group[-1] if settings.overlap and len(group[-1].text) <= settings.overlap else None
+            flush()
+            if tail is not None:
+                group.append(tail)
+        group.append(element)
+    flush()
+    return chunks
