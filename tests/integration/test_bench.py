@@ -1,0 +1,147 @@
+"""`run_bench` end to end on a tiny dataset built here: two generated PDFs, page- and passage-evidence
+questions, the real Engine (parser, chunker, bundled MiniLM, SQLite FTS5, FAISS) and the real baseline.
+
+The dataset is built so every headline figure is known in advance:
+* Q1's gold page holds a unique sentence the question repeats -> found at rank 1 by both systems.
+* Q2's gold page is blank (no text, nothing to OCR) -> never found. So page recall@k = 0.5 for every k.
+* Q3 is unanswerable -> counted apart, not scored for recall.
+* P1's key passage is a sentence of alpha.pdf -> hit at rank 1; P2's key passage is in no PDF -> not
+  recoverable, a miss that stays in `passage_hit` (0.5) and is left out of `passage_hit_recoverable` (1.0).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from paperlens.config import Settings
+
+ALPHA_PAGES = [
+    "Glaciers of the Andes. The Quelccaya ice cap retreated by 60 metres per year between 1991 and 2005, "
+    "according to repeated aerial surveys of its western outlet.",
+    "Fermentation study. The fermentation yield of yeast strain K7 reached 42 percent after three days "
+    "at thirty degrees, higher than every other strain we cultured.",
+    "Solar energy. Rooftop photovoltaic panels in northern Europe convert about a fifth of the incoming "
+    "sunlight into electricity on clear summer days.",
+]
+BETA_PAGES = [
+    "Coral reefs. Bleaching events on shallow reefs follow marine heat waves, and recovery of the coral "
+    "cover takes close to a decade.",
+    "Railway timetables. Night trains between the two capitals leave at nine and arrive before breakfast, "
+    "stopping at four stations on the way.",
+    "",  # page 3: blank, the gold page of Q2 that no retriever can find
+]
+
+
+def _write_pdf(path: Path, pages: list[str]) -> None:
+    import pymupdf
+
+    doc = pymupdf.open()
+    for text in pages:
+        page = doc.new_page()
+        if text:
+            page.insert_textbox(pymupdf.Rect(60, 60, 540, 780), text, fontsize=11)
+    doc.save(path)
+    doc.close()
+
+
+QUESTIONS = [
+    {
+        "id": "Q1", "doc": "alpha.pdf", "doc_type": "Research report", "answer": "42%", "answer_format": "Float",
+        "question": "What fermentation yield did yeast strain K7 reach?",
+        "evidence_pages": [2], "evidence_sources": ["Pure-text (Plain-text)"],
+    },
+    {
+        "id": "Q2", "doc": "beta.pdf", "doc_type": "Slides", "answer": "a map", "answer_format": "Str",
+        "question": "What does the drawing on the last page show?",
+        "evidence_pages": [3], "evidence_sources": ["Figure"],
+    },
+    {
+        "id": "Q3", "doc": "beta.pdf", "doc_type": "Slides", "answer": "Not answerable", "answer_format": "None",
+        "question": "Who founded the railway company?", "evidence_pages": [], "evidence_sources": [],
+    },
+    {
+        "id": "P1", "doc": "alpha.pdf", "question": "How fast did the Quelccaya ice cap retreat?",
+        "answer": "60 metres per year", "distractors": ["15 metres per year", "200 metres per year"],
+        "key_passage": "The Quelccaya ice cap retreated by 60 metres per year between 1991 and 2005",
+    },
+    {
+        "id": "P2", "doc": "beta.pdf", "question": "Which whales sing the longest songs?",
+        "answer": "humpback whales", "distractors": ["sperm whales"],
+        "key_passage": "Male humpback whales sing the longest and most complex songs of all animals",
+    },
+]  # fmt: skip
+
+
+@pytest.fixture
+def tiny_dataset(tmp_path) -> Path:
+    root = tmp_path / "tinyset"
+    (root / "pdfs").mkdir(parents=True)
+    _write_pdf(root / "pdfs" / "alpha.pdf", ALPHA_PAGES)
+    _write_pdf(root / "pdfs" / "beta.pdf", BETA_PAGES)
+    (root / "questions.jsonl").write_text("\n".join(json.dumps(q) for q in QUESTIONS) + "\n")
+    return root
+
+
+@pytest.mark.slow
+def test_run_bench_end_to_end(tiny_dataset, tmp_path):
+    from paperlens.eval.runner import run_bench
+
+    settings = Settings(data_dir=tmp_path / "data")
+    out = tmp_path / "out"
+    buffer = io.StringIO()
+    report = run_bench(
+        tiny_dataset, out, settings, ks=[1, 3], baseline=True, console=Console(file=buffer, width=160)
+    )
+
+    saved = json.loads((out / "report.json").read_text())
+    assert saved["system"]["page_recall"] == report["system"]["page_recall"]
+    for name in ("system", "baseline"):
+        section = saved[name]
+        assert section["counts"] == {
+            "questions": 5, "page_questions": 3, "answerable": 2, "unanswerable": 1,
+            "passage_questions": 2, "recoverable": 1, "not_recoverable": 1,
+        }, name  # fmt: skip
+        assert section["page_recall"] == {"1": 0.5, "3": 0.5}, name
+        assert section["mrr"] == {"1": 0.5, "3": 0.5}, name
+        assert section["ndcg"]["1"] == 0.5, name
+        assert section["passage_hit"] == {"1": 0.5, "3": 0.5}, name
+        assert section["passage_hit_recoverable"] == {"1": 1.0, "3": 1.0}, name
+        assert section["by_source"]["Pure-text (Plain-text)"]["page_recall"]["1"] == 1.0, name
+        assert section["by_source"]["Figure"]["page_recall"]["3"] == 0.0, name
+        assert section["by_doc_type"]["Slides"]["questions"] == 1, name
+        assert section["latency_ms"]["p50"] > 0 and section["ingestion"]["pages"] == 6, name
+    assert saved["system"]["ingestion"]["ingested_now"] == 2 and not saved["system"]["ingestion"]["cached"]
+    assert saved["system"]["failed_documents"] == {}
+    assert saved["not_recoverable"] == ["P2"]
+    assert saved["config"]["ks"] == [1, 3] and saved["versions"]["pymupdf"]
+    assert Path(saved["config"]["data_dir"]).parent == tmp_path / "data" / "bench"
+
+    markdown = (out / "report.md").read_text()
+    assert "| system | page_recall | 0.500 | 0.500 |" in markdown
+    assert "| baseline | passage_hit_recoverable | 1.000 | 1.000 |" in markdown
+    for png in ("recall_at_k.png", "recall_by_source.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = [json.loads(line) for line in (out / "questions.jsonl").read_text().splitlines()]
+    assert len(rows) == 10 and {r["system"] for r in rows} == {"system", "baseline"}
+    assert "page_recall" in buffer.getvalue()
+
+    # Second run: same corpus and settings -> same cache key -> nothing re-ingested; answers on.
+    again = run_bench(
+        tiny_dataset, tmp_path / "out2", settings, ks=[1, 3], baseline=False, answers=True,
+        console=Console(file=io.StringIO()),
+    )  # fmt: skip
+    assert again["config"]["data_dir"] == saved["config"]["data_dir"]
+    assert again["system"]["ingestion"]["cached"] and again["system"]["ingestion"]["ingested_now"] == 0
+    assert again["system"]["ingestion"]["pages"] == 6  # throughput recorded by the first run is kept
+    assert again["system"]["page_recall"] == {"1": 0.5, "3": 0.5}
+    assert "baseline" not in again
+    choice = again["system"]["answers"]["multiple_choice"]
+    # P1's evidence names 60 metres; P2's topic is in no PDF, so the chooser says "insufficient information"
+    assert (choice["correct"], choice["wrong"], choice["unsure"]) == (1, 0, 1)
+    assert choice["accuracy"] == 0.5 and choice["precision"] == 1.0
+    assert again["system"]["answers"]["page_answer"]["questions"] == 3
