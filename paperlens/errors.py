@@ -91,3 +91,17 @@ class BackendUnavailableError(PaperlensError):
 class ConfigError(PaperlensError):
     code = "config_error"
     http_status = 500
+
+
+class GenerationFailedError(PaperlensError):
+    """A loaded answer model failed while writing (e.g. out of memory). The request may work when retried."""
+
+    code = "generation_failed"
+    http_status = 500
+
+
+class UpstreamError(PaperlensError):
+    """A remote model API (Gemini) answered with an error that retrying will not fix (bad request, bad key)."""
+
+    code = "upstream_error"
+    http_status = 502

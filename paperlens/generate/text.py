@@ -1,0 +1,117 @@
+"""Small pure text helpers shared by answer generation and citation checking."""
+
+from __future__ import annotations
+
+import re
+
+_SECTION_PREFIX = re.compile(r"^\[[^\]\n]{1,200}\]\s*")
+# Split after . ! ? when followed by a capital, digit or bracket; avoid common abbreviations in papers.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[])")
+_ABBREVIATIONS = (
+    "et al.",
+    "e.g.",
+    "i.e.",
+    "Fig.",
+    "Figs.",
+    "Eq.",
+    "Eqs.",
+    "cf.",
+    "vs.",
+    "No.",
+    "Sec.",
+    "Tab.",
+)
+_WORD = re.compile(r"\w+", re.UNICODE)
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "can",
+        "do",
+        "does",
+        "did",
+        "for",
+        "from",
+        "has",
+        "have",
+        "how",
+        "i",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "their",
+        "there",
+        "these",
+        "this",
+        "those",
+        "to",
+        "was",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "we",
+        "our",
+        "you",
+        "your",
+        "not",
+        "no",
+        "than",
+        "then",
+        "they",
+        "them",
+        "also",
+        "such",
+    ]
+)
+
+
+def strip_section_prefix(text: str) -> str:
+    """Chunks carry their section title as "[Title] ..." for retrieval; quotes must not include it."""
+    return _SECTION_PREFIX.sub("", text, count=1)
+
+
+def split_sentences(text: str) -> list[str]:
+    pieces = _SENTENCE_END.split(" ".join(text.split()))
+    sentences: list[str] = []
+    for piece in pieces:
+        if sentences and sentences[-1].endswith(_ABBREVIATIONS):
+            sentences[-1] += " " + piece
+        else:
+            sentences.append(piece)
+    return [s.strip() for s in sentences if s.strip()]
+
+
+def content_words(text: str) -> set[str]:
+    return {w for w in (m.lower() for m in _WORD.findall(text)) if w not in STOPWORDS and len(w) > 1}
+
+
+def overlap(question: str, sentence: str) -> float:
+    """Share of the question's content words found in the sentence (0..1)."""
+    q = content_words(question)
+    if not q:
+        return 0.0
+    return len(q & content_words(sentence)) / len(q)
+
+
+def normalise_space(text: str) -> str:
+    return " ".join(text.split())
