@@ -7,6 +7,7 @@ Whatever the PDF does, the caller gets either a ``ParsedDocument`` or a typed ``
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import time
 from pathlib import Path
@@ -21,10 +22,8 @@ def _child(conn, path: str, document_id: str, crops_dir: str, settings_json: str
 
     settings = IngestSettings.model_validate_json(settings_json)
     limit = settings.parse_memory_mb * 1024 * 1024
-    try:
+    with contextlib.suppress(ValueError, OSError):  # a platform without the limit parses unlimited
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    except (ValueError, OSError):  # pragma: no cover - platform without the limit
-        pass
     try:
         parsed = parse_pdf(
             Path(path),
