@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import threading
 import time
@@ -186,6 +187,7 @@ class Engine:
             with self._write_lock:
                 if self.store.has_document(document_id):  # a concurrent ingest of the same bytes won
                     return IngestResult(document_id, False, parsed.pages, parsed.title)
+                self._keep_original(path, document_id)
                 ids = self.store.add_document(document, elements, chunks, vectors)
                 self.vectors.add(ids, vectors)
                 self.vectors.save()
@@ -201,6 +203,16 @@ class Engine:
         return IngestResult(
             document_id, True, parsed.pages, parsed.title, counts, seconds=time.perf_counter() - started
         )
+
+    def _keep_original(self, path: Path, document_id: str) -> None:
+        """Keep the PDF (under a generated name) so pages can be rendered for citations later."""
+        dest = self.settings.uploads_dir / f"{document_id}.pdf"
+        if dest.exists() or path.resolve() == dest.resolve():
+            return
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_suffix(".pdf.tmp")
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, dest)
 
     def _embed_chunks(self, texts: Sequence[str], progress: Callable[[float], None]):
         import numpy as np

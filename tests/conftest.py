@@ -24,12 +24,11 @@ class NetworkBlockedError(RuntimeError):
 
 
 def _is_loopback(address) -> bool:
-    if isinstance(address, tuple) and address:
-        host = str(address[0])
-    elif isinstance(address, str | bytes):
+    if isinstance(address, str | bytes):
         return True  # AF_UNIX path: local by definition
-    else:
+    if not (isinstance(address, tuple) and address):
         return False
+    host = str(address[0])
     return host.startswith(LOOPBACK) or host == ""
 
 

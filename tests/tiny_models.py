@@ -4,7 +4,7 @@ Each builder writes a folder laid out like a real checkpoint (config, weights, t
 code under test loads it through exactly the path a user's downloaded model takes. Nothing here touches a
 model hub: tokenizers are built from scratch (byte-level BPE with no merges needs no training).
 
-Import from tests as ``from tests.tiny_models import build_tiny_qwen2_5_vl``.
+Import from tests as ``from tiny_models import build_tiny_qwen2_5_vl``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,276 @@
+"""``paperlens serve | ingest | search | ask | bench | documents | delete``."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from paperlens.config import Settings, load_settings
+from paperlens.errors import PaperlensError
+
+app = typer.Typer(
+    help="paperlens: ask questions over scientific papers, answered with citations to page and figure.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="TOML settings file (env PAPERLENS_* still wins)")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
+DocOpt = Annotated[list[str] | None, typer.Option("--doc", "-d", help="restrict to these document ids")]
+
+
+def _settings(config: Path | None, **overrides) -> Settings:
+    try:
+        return load_settings(config, **overrides)
+    except PaperlensError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+
+
+def _engine(settings: Settings):
+    from paperlens.engine import Engine
+
+    with console.status("loading models…"):
+        try:
+            return Engine(settings)
+        except PaperlensError as exc:
+            console.print(f"[red]error ({exc.code}):[/red] {exc.message}")
+            raise typer.Exit(2) from exc
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address (default from settings: 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default from settings: 8000)")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Start the HTTP service (REST API under /v1, docs at /docs, web page at /)."""
+    import uvicorn
+
+    from paperlens.service.app import create_app
+
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = _settings(config, **overrides)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if not settings.api_keys and not _is_loopback(settings.host):
+        console.print(
+            f"[bold red]WARNING:[/bold red] binding to {settings.host} with no API keys: anyone who can reach "
+            "this port can read, upload and delete documents. Set PAPERLENS_API_KEYS."
+        )
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+def _pdfs(paths: list[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() == ".pdf" and p.is_file()))
+        elif path.is_file():
+            found.append(path)
+        else:
+            console.print(f"[yellow]skipped:[/yellow] {path} does not exist")
+    return found
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="PDF files or folders (searched recursively)")],
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest PDFs into the data directory, with progress and counts per element kind."""
+    settings = _settings(config)
+    files = _pdfs(paths)
+    if not files:
+        console.print("[red]error:[/red] no PDF files found")
+        raise typer.Exit(2)
+    engine = _engine(settings)
+    results, failures = [], 0
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[stage]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        overall = progress.add_task(f"{len(files)} PDF(s)", total=len(files), stage="")
+        for path in files:
+            task = progress.add_task(path.name[:40], total=1.0, stage="")
+            try:
+                result = engine.ingest_path(
+                    path, progress=lambda stage, f, t=task: progress.update(t, completed=f, stage=stage)
+                )
+                progress.update(task, completed=1.0, stage="done" if result.created else "already ingested")
+                results.append({"file": str(path), **result.__dict__})
+            except PaperlensError as exc:
+                failures += 1
+                progress.update(task, stage=f"[red]failed: {exc.code}[/red]")
+                results.append({"file": str(path), "error": {"code": exc.code, "message": exc.message}})
+            progress.advance(overall)
+    engine.close()
+    if as_json:
+        out.print_json(json.dumps(results))
+    else:
+        _print_ingest_table(results)
+    raise typer.Exit(1 if failures else 0)
+
+
+def _print_ingest_table(results: list[dict]) -> None:
+    kinds = ["text", "title", "figure", "table", "formula", "caption", "list", "footnote"]
+    table = Table(title="ingested")
+    for col in ["file", "pages", *kinds, "chunks", "status"]:
+        table.add_column(col, justify="left" if col in ("file", "status") else "right")
+    for r in results:
+        if "error" in r:
+            table.add_row(
+                Path(r["file"]).name, *[""] * (len(kinds) + 2), f"[red]{r['error']['message']}[/red]"
+            )
+            continue
+        counts = r.get("counts", {})
+        status = "new" if r["created"] else "already ingested"
+        table.add_row(
+            Path(r["file"]).name,
+            str(r["pages"]),
+            *[str(counts.get(k, 0)) for k in kinds],
+            str(counts.get("chunks", "")),
+            status,
+        )
+    out.print(table)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="what to look for")],
+    k: Annotated[int, typer.Option("--k", "-k", help="number of hits")] = 8,
+    doc: DocOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Hybrid search (dense + keyword) over everything ingested."""
+    engine = _engine(_settings(config))
+    hits = engine.search(query, k=k, document_ids=doc)
+    engine.close()
+    if as_json:
+        out.print_json(json.dumps({"hits": [h.model_dump(mode="json") for h in hits]}))
+        return
+    for i, hit in enumerate(hits, start=1):
+        out.print(f"[bold]{i}.[/bold] {hit.title} — p.{hit.page} ({hit.kind.value}) score {hit.score:.4f}")
+        out.print("   " + " ".join(hit.text.split())[:300])
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="your question")],
+    k: Annotated[int | None, typer.Option("--k", "-k", help="evidence passages to use")] = None,
+    doc: DocOpt = None,
+    config: ConfigOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer a question from the ingested papers, citing page and figure."""
+    engine = _engine(_settings(config))
+    with console.status("thinking…"):
+        answer = engine.ask(question, k=k, document_ids=doc)
+    engine.close()
+    if as_json:
+        out.print_json(answer.model_dump_json())
+        return
+    out.print(answer.answer, markup=False)
+    if answer.citations:
+        out.print("\n[bold]Sources[/bold]")
+    for c in answer.citations:
+        extra = f" {c.image_url}" if c.image_url else ""
+        out.print(f"[{c.n}] {c.title}, page {c.page} ({c.kind.value}){extra}", markup=False)
+        out.print(f'    "{c.quote}"', markup=False)
+    for warning in answer.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+
+
+@app.command()
+def documents(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
+    """List ingested documents."""
+    from paperlens.index.store import Store
+
+    settings = _settings(config)
+    store = Store(settings.db_path)
+    docs = store.list_documents()
+    rows = [{**d.model_dump(), "counts": store.element_counts(d.id)} for d in docs]
+    store.close()
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    table = Table(title=f"{len(rows)} document(s)")
+    for col in ("id", "title", "pages", "elements"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["id"][:16], r["title"][:60], str(r["pages"]), str(sum(r["counts"].values())))
+    out.print(table)
+
+
+@app.command()
+def delete(document_id: Annotated[str, typer.Argument()], config: ConfigOpt = None) -> None:
+    """Delete a document from every index."""
+    engine = _engine(_settings(config))
+    try:
+        engine.delete_document(document_id)
+    except PaperlensError as exc:
+        console.print(f"[red]error ({exc.code}):[/red] {exc.message}")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.close()
+    out.print(f"deleted {document_id}")
+
+
+@app.command()
+def bench(
+    dataset_dir: Annotated[Path, typer.Argument(help="folder with pdfs/ and questions.jsonl")],
+    k: Annotated[str, typer.Option("--k", help="comma-separated cut-offs")] = "1,3,5,10",
+    out_dir: Annotated[Path, typer.Option("--out", help="where report.json/.md and plots go")] = Path(
+        "bench-out"
+    ),
+    config: ConfigOpt = None,
+    baseline: Annotated[bool, typer.Option("--baseline", help="also run the plain baseline")] = False,
+    answers: Annotated[bool, typer.Option("--answers", help="also measure answer accuracy (slow)")] = False,
+) -> None:
+    """Measure retrieval (and answer) accuracy on a question set, beside the plain baseline."""
+    from paperlens.eval.runner import run_bench
+
+    if not (dataset_dir / "questions.jsonl").is_file() or not (dataset_dir / "pdfs").is_dir():
+        console.print(f"[red]error:[/red] {dataset_dir} must hold pdfs/ and questions.jsonl")
+        raise typer.Exit(2)
+    try:
+        ks = sorted({int(x) for x in k.split(",") if x.strip()})
+    except ValueError as exc:
+        console.print("[red]error:[/red] --k takes integers like 1,3,5,10")
+        raise typer.Exit(2) from exc
+    settings = _settings(config)
+    run_bench(dataset_dir, out_dir, settings, ks, baseline, answers=answers)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,64 @@
+"""The FastAPI application: models load once in the lifespan, routes live in their own modules."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from paperlens import __version__
+from paperlens.config import Settings, load_settings
+from paperlens.engine import Engine
+from paperlens.service import routes_documents, routes_query
+from paperlens.service.errors import install_error_handlers
+from paperlens.service.jobs import JobRunner
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or (engine.settings if engine else load_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        own_engine = engine is None
+        app.state.engine = engine or Engine(settings)
+        app.state.runner = JobRunner(app.state.engine)
+        app.state.runner.start()
+        try:
+            yield
+        finally:
+            app.state.runner.stop()
+            if own_engine:
+                app.state.engine.close()
+
+    app = FastAPI(
+        title="paperlens",
+        version=__version__,
+        description="Multimodal question answering over scientific papers: upload PDFs, search, ask, "
+        "get answers cited to the page, figure, table and formula.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(routes_documents.router)
+    app.include_router(routes_query.router)
+
+    @app.get("/v1/health", tags=["system"], summary="Which backends are active, with which models")
+    def health(request: Request):
+        return request.app.state.engine.health()
+
+    if (STATIC_DIR / "index.html").is_file():
+        app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+        @app.get("/", include_in_schema=False)
+        def index():
+            return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+
+    return app
