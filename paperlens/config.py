@@ -7,13 +7,15 @@ below. Unknown keys are an error everywhere, including misspelt ``PAPERLENS_*`` 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -149,7 +151,10 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path("data"), description="everything the service stores lives here")
     max_upload_mb: int = Field(100, ge=1)
-    api_keys: list[str] = Field(default_factory=list, description="empty: no auth (local use)")
+    # NoDecode: the variable is "a,b" (or a JSON list, handled below), not JSON-only.
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="empty: no auth (local use)"
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     queue_limit: int = Field(100, ge=1, description="queued ingestion jobs before uploads get 429")
@@ -167,7 +172,9 @@ class Settings(BaseSettings):
     @classmethod
     def _split_keys(cls, value: Any) -> Any:
         # PAPERLENS_API_KEYS=a,b is friendlier than JSON for a list of secrets.
-        if isinstance(value, str) and not value.strip().startswith("["):
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
             return [k.strip() for k in value.split(",") if k.strip()]
         return value
 
