@@ -6,7 +6,12 @@ import re
 from collections.abc import Sequence
 
 from paperlens.generate.base import NOT_FOUND
-from paperlens.generate.prompts import is_not_found, remove_citations, strip_external_links
+from paperlens.generate.prompts import (
+    is_not_found,
+    looks_like_instruction,
+    remove_citations,
+    strip_external_links,
+)
 from paperlens.generate.text import normalise_space, overlap, split_sentences, strip_section_prefix
 from paperlens.models import VISUAL_KINDS, Answer, Citation, Hit
 
@@ -63,6 +68,10 @@ def build_answer(
     """Guard, parse and check an answer: strip links out of the papers, drop (and flag) citations that point at
     no evidence, attach page, bbox, kind and crop, and turn "not found" replies into a clean not-found answer."""
     warnings: list[str] = []
+    hostile = [n for n, hit in enumerate(evidence, start=1) if looks_like_instruction(hit.text)]
+    if hostile:
+        listed = ", ".join(f"[{n}]" for n in hostile)
+        warnings.append(f"evidence {listed} holds instruction-like text; it was withheld from the model")
     text, removed = strip_external_links(text, (hit.text for hit in evidence))
     if removed:
         warnings.append(

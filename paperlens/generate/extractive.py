@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from paperlens.generate.base import NOT_FOUND
+from paperlens.generate.prompts import looks_like_instruction
 from paperlens.generate.text import overlap, split_sentences, strip_section_prefix
 from paperlens.index.embed.base import Embedder
 from paperlens.models import Hit
@@ -35,7 +36,10 @@ class ExtractiveGenerator:
         candidates: list[tuple[int, int, str]] = []  # (evidence index, position, sentence)
         for i, hit in enumerate(evidence):
             for pos, sentence in enumerate(split_sentences(strip_section_prefix(hit.text))):
-                if MIN_SENTENCE_CHARS <= len(sentence) <= MAX_SENTENCE_CHARS:
+                # Never quote text addressed to a model ("ignore previous instructions..."): see prompts.py.
+                if MIN_SENTENCE_CHARS <= len(sentence) <= MAX_SENTENCE_CHARS and not looks_like_instruction(
+                    sentence
+                ):
                     candidates.append((i, pos, sentence))
         if not candidates:
             return []

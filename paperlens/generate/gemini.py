@@ -46,7 +46,9 @@ def _typed_error(exc: Exception) -> Exception:
 
     if isinstance(exc, GoogleRateLimitError | GoogleAPIError | httpx.TransportError | TimeoutError):
         return RetryableError(f"Gemini is busy or unreachable, try again later: {exc}")
-    if isinstance(exc, GoogleAuthenticationError | GooglePermissionDeniedError):
+    # Gemini answers a wrong key with 400 INVALID_ARGUMENT (reason API_KEY_INVALID), not 401.
+    bad_key = "API_KEY_INVALID" in str(exc) or "API key not valid" in str(exc)
+    if bad_key or isinstance(exc, GoogleAuthenticationError | GooglePermissionDeniedError):
         return BackendUnavailableError(f"Gemini rejected the API key: {exc}")
     if isinstance(exc, GoogleModelNotFoundError):
         return BackendUnavailableError(f"Gemini has no such model: {exc}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from paperlens.generate.text import normalise_space, strip_section_prefix
+from paperlens.generate.text import normalise_space, split_sentences, strip_section_prefix
 from paperlens.models import Hit
 
 #: The exact phrase the prompt asks for when the evidence does not answer; answers holding it are "not found".
@@ -37,14 +37,49 @@ SYSTEM_PROMPT = (
 _FENCE_LIKE = re.compile(r"<\s*/?\s*(evidence|question|system|user|assistant|instructions?)\b", re.IGNORECASE)
 _CONTROL_TOKEN = re.compile(r"<\|[^|<>\n]{0,40}\|>|<\||\|>|</?s>|\[/?INST\]")
 _ATTRIBUTE_UNSAFE = re.compile(r'["<>\n\r]')
+_DEFUSE = str.maketrans({"<": "‹", ">": "›", "[": "‹", "]": "›"})
 # A paper's own reference markers ("BERT [12]") would read as our evidence numbers; they become "(ref. 12)".
 _PAPER_REFERENCE = re.compile(r"\[(\d+(?:\s*[,;–-]\s*\d+)*)\]")
 
 
 def neutralise(text: str) -> str:
     """Make evidence text unable to close its fence or impersonate a chat turn, keeping it readable."""
-    text = _CONTROL_TOKEN.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
+    text = _CONTROL_TOKEN.sub(lambda m: m.group(0).translate(_DEFUSE), text)
     return _FENCE_LIKE.sub(lambda m: "‹" + m.group(0)[1:], text)
+
+
+# Instruction-like sentences have no business in a scientific paper's text and are the usual carrier of prompt
+# injection (often as white or 1-pt text a reader never sees). They are withheld from the model entirely; the
+# fence alone only asks the model to ignore them, and small models do not reliably listen.
+_INSTRUCTION_LIKE = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\b[^.!?\n]{0,40}?\b(?:instructions?|prompts?)\b"
+    r"|\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+)?(?:the\s+|your\s+)?(?:previous|prior|above|preceding)\b"
+    r"|\byou are now\b|\bnew instructions?\s*:"
+    r"|!\[[^\]\n]*\]\(\s*(?:https?|ftp|data|javascript):"  # a Markdown image pointing anywhere
+    r"|<\s*img\b",
+    re.IGNORECASE,
+)
+WITHHELD = "[instruction-like text withheld]"
+
+
+def looks_like_instruction(text: str) -> bool:
+    """Whether the text carries something addressed to a model rather than a reader (see _INSTRUCTION_LIKE)."""
+    return bool(_INSTRUCTION_LIKE.search(text))
+
+
+def redact_instructions(text: str) -> tuple[str, int]:
+    """Replace each sentence holding instruction-like text by a placeholder; returns (text, sentences withheld)."""
+    if not looks_like_instruction(text):
+        return text, 0
+    kept, withheld = [], 0
+    for sentence in split_sentences(text):
+        if looks_like_instruction(sentence):
+            withheld += 1
+            if not kept or kept[-1] != WITHHELD:
+                kept.append(WITHHELD)
+        else:
+            kept.append(sentence)
+    return " ".join(kept), withheld
 
 
 def _attribute(value: str, limit: int = 200) -> str:
@@ -64,7 +99,8 @@ def format_evidence(evidence: Sequence[Hit], max_chars: int = 1500) -> str:
         attributes += f' kind="{hit.kind}"'
         if hit.section:
             attributes += f' section="{_attribute(hit.section, 120)}"'
-        body = _PAPER_REFERENCE.sub(r"(ref. \1)", strip_section_prefix(hit.text))
+        body, _ = redact_instructions(strip_section_prefix(hit.text))
+        body = _PAPER_REFERENCE.sub(r"(ref. \1)", body)
         body = neutralise(_clip(body, max_chars))
         blocks.append(f"<evidence {attributes}>\n{body}\n</evidence>")
     return "\n".join(blocks)
