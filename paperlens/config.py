@@ -103,7 +103,17 @@ class RetrieveSettings(_Section):
     rrf_k: int = 60
     dense_weight: float = 1.0
     keyword_weight: float = 1.0
-    image_weight: float = 0.5
+    image_weight: float = Field(0.5, description="CLIP text-to-crop list (only when image_embed is enabled)")
+    image_query_weight: float = Field(1.0, description="CLIP image-to-crop list (a search with an image)")
+    vector_index: Literal["auto", "flat", "ivf"] = Field(
+        "auto",
+        description="flat: exact; ivf: approximate (FAISS IVF); auto: ivf from approximate_above vectors",
+    )
+    approximate_above: int = Field(200_000, ge=1024, description="auto switches to IVF at this many vectors")
+    ivf_nprobe: int = Field(
+        32, ge=1, description="IVF clusters scanned per query (more: slower, closer to exact)"
+    )
+    faiss_threads: int = Field(1, ge=0, description="OpenMP threads per FAISS search; 0: FAISS's default")
 
 
 class RerankSettings(_Section):

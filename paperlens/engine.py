@@ -22,12 +22,14 @@ from paperlens.errors import EmptyUploadError, IndexMismatchError, NotAPdfError
 from paperlens.generate import build_generator
 from paperlens.generate.citations import build_answer
 from paperlens.index.embed import build_embedder
+from paperlens.index.embed.clip import build_image_embedder
 from paperlens.index.store import Store
 from paperlens.index.vectors import VectorIndex
 from paperlens.ingest.chunk import chunk_elements
 from paperlens.ingest.isolate import parse_pdf_isolated
 from paperlens.ingest.parse import PARSER_VERSION
 from paperlens.models import Answer, Document, ElementKind, Hit, document_id_for
+from paperlens.retrieve.rerank import build_reranker
 from paperlens.retrieve.search import Filters, Retriever
 
 log = logging.getLogger(__name__)
@@ -64,16 +66,25 @@ class Engine:
         self.store = Store(settings.db_path)
         self.embedder = build_embedder(settings.embed)
         self._check_identity()
-        self.vectors = VectorIndex(settings.vectors_dir / "text.faiss", self.embedder.dim)
+        self.vectors = self._vector_index("text.faiss", self.embedder.dim)
         state = self.vectors.load_or_rebuild(self.store.chunk_ids(), self.store.iter_vectors())
         if state == "rebuilt":
             log.warning("text vectors rebuilt from the store (%d vectors)", self.vectors.ntotal)
+        # CLIP: crops of visuals in their own FAISS file, keyed by the visual's chunk id (None when disabled).
+        self.image_embedder = build_image_embedder(settings.image_embed)
+        self.image_vectors: VectorIndex | None = None
+        if self.image_embedder is not None:
+            self.image_vectors = self._vector_index("image.faiss", self.image_embedder.dim)
+            self._open_image_index()
         self.retriever = Retriever(
             store=self.store,
             vectors=self.vectors,
             embedder=self.embedder,
             settings=settings.retrieve,
             rerank_settings=settings.rerank,
+            reranker=build_reranker(settings.rerank),
+            image_vectors=self.image_vectors,
+            image_embedder=self.image_embedder,
         )
         self.generator = build_generator(settings.generate, self.embedder)
         self.describer = self._build_describer()
@@ -99,6 +110,75 @@ class Engine:
                 f"the index in {self.settings.data_dir} was built with {stored}, but the configured embedder is"
                 f" {json.dumps(current, sort_keys=True)}. Use the same embedder, or a new data directory."
             )
+
+    def _vector_index(self, name: str, dim: int) -> VectorIndex:
+        retrieve = self.settings.retrieve
+        return VectorIndex(
+            self.settings.vectors_dir / name,
+            dim,
+            kind=retrieve.vector_index,
+            approximate_above=retrieve.approximate_above,
+            nprobe=retrieve.ivf_nprobe,
+            threads=retrieve.faiss_threads or None,
+        )
+
+    def _open_image_index(self) -> None:
+        """Make the CLIP vectors agree with the store and the configured CLIP model, then load FAISS.
+
+        A different CLIP model than the one that embedded the stored crops makes those vectors useless: they
+        are dropped and every crop is embedded again (crops are kept on disk); visual chunks that have no
+        vector yet (CLIP was off when they were ingested) are embedded too."""
+        assert self.image_embedder is not None and self.image_vectors is not None
+        current = json.dumps(
+            {"model": self.image_embedder.model, "dim": self.image_embedder.dim}, sort_keys=True
+        )
+        if self.store.get_meta("image_identity") != current:
+            self.store.clear_image_vectors()
+            self.store.set_meta("image_identity", current)
+        missing = self.store.visual_chunks_without_image_vectors()
+        if missing:
+            log.warning("embedding %d crops with CLIP (new, or CLIP model changed)", len(missing))
+            ids, vectors = self._embed_crops([self.settings.data_dir / crop for _, crop in missing])
+            self.store.add_image_vectors([missing[i][0] for i in ids], vectors)
+        state = self.image_vectors.load_or_rebuild(
+            self.store.image_vector_ids(), self.store.iter_image_vectors()
+        )
+        if state == "rebuilt":
+            log.warning("image vectors rebuilt from the store (%d vectors)", self.image_vectors.ntotal)
+
+    def _embed_crops(self, paths: Sequence[Path]):
+        """CLIP vectors of the crops that exist and open; returns (positions in ``paths``, vectors)."""
+        import numpy as np
+        from tqdm import tqdm
+
+        from paperlens.errors import BadInputError
+
+        assert self.image_embedder is not None
+        positions, parts = [], []
+        batch = self.settings.image_embed.batch_size
+        with tqdm(total=len(paths), desc="CLIP crops", unit="crop", disable=len(paths) < 256) as bar:
+            for start in range(0, len(paths), batch):
+                part = [
+                    (start + i, p) for i, p in enumerate(paths[start : start + batch]) if Path(p).is_file()
+                ]
+                try:
+                    vectors = self.image_embedder.embed_images([p for _, p in part])
+                except BadInputError:  # one unreadable crop: embed the batch one by one, skipping it
+                    kept = []
+                    for pos, path in part:
+                        try:
+                            parts.append(self.image_embedder.embed_images([path]))
+                            kept.append(pos)
+                        except BadInputError:
+                            log.warning("crop %s is not a readable image; no CLIP vector", path)
+                    positions.extend(kept)
+                else:
+                    positions.extend(pos for pos, _ in part)
+                    parts.append(vectors)
+                bar.update(len(paths[start : start + batch]))
+        if not parts:
+            return [], np.zeros((0, self.image_embedder.dim), dtype=np.float32)
+        return positions, np.concatenate(parts)
 
     def _build_describer(self):
         if self.settings.describe.backend == "none":
@@ -174,6 +254,7 @@ class Engine:
             chunks = chunk_elements(elements, self.settings.chunk)
             report("embed", 0.0)
             vectors = self._embed_chunks([c.text for c in chunks], lambda f: report("embed", f))
+            image_vectors = self._embed_visual_chunks(elements, chunks)
             report("index", 0.0)
             document = Document(
                 id=document_id,
@@ -188,9 +269,13 @@ class Engine:
                 if self.store.has_document(document_id):  # a concurrent ingest of the same bytes won
                     return IngestResult(document_id, False, parsed.pages, parsed.title)
                 self._keep_original(path, document_id)
-                ids = self.store.add_document(document, elements, chunks, vectors)
+                ids = self.store.add_document(document, elements, chunks, vectors, image_vectors)
                 self.vectors.add(ids, vectors)
                 self.vectors.save()
+                if self.image_vectors is not None and image_vectors:
+                    positions = sorted(image_vectors)
+                    self.image_vectors.add([ids[p] for p in positions], [image_vectors[p] for p in positions])
+                    self.image_vectors.save()
         except BaseException:
             if not self.store.has_document(document_id):
                 shutil.rmtree(crops_dir / document_id, ignore_errors=True)
@@ -214,6 +299,19 @@ class Engine:
         shutil.copyfile(path, tmp)
         os.replace(tmp, dest)
 
+    def _embed_visual_chunks(self, elements, chunks) -> dict:
+        """{position in ``chunks``: CLIP vector of its crop} for visual chunks with a crop; {} without CLIP."""
+        if self.image_embedder is None:
+            return {}
+        by_id = {e.id: e for e in elements}
+        targets = []
+        for pos, chunk in enumerate(chunks):
+            element = by_id.get(chunk.element_ids[0]) if chunk.element_ids else None
+            if element is not None and element.is_visual and element.crop_path:
+                targets.append((pos, self.settings.data_dir / element.crop_path))
+        found, vectors = self._embed_crops([path for _, path in targets])
+        return {targets[i][0]: vectors[n] for n, i in enumerate(found)}
+
     def _embed_chunks(self, texts: Sequence[str], progress: Callable[[float], None]):
         import numpy as np
 
@@ -232,6 +330,8 @@ class Engine:
             ids = self.store.delete_document(document_id)
             self.vectors.remove(ids)
             self.vectors.save()
+            if self.image_vectors is not None and self.image_vectors.remove(ids):
+                self.image_vectors.save()
         shutil.rmtree(self.settings.crops_dir / document_id, ignore_errors=True)
         upload = self.settings.uploads_dir / f"{document_id}.pdf"
         upload.unlink(missing_ok=True)
@@ -245,14 +345,16 @@ class Engine:
         kinds: Sequence[ElementKind | str] | None = None,
         pages: tuple[int, int] | None = None,
         collections: Sequence[str] | None = None,
+        image: bytes | None = None,
     ) -> list[Hit]:
+        """Hybrid search by text, by an image (its bytes; needs CLIP), or both."""
         filters = Filters(
             document_ids=list(document_ids) if document_ids is not None else None,
             kinds=[str(k_) for k_ in kinds] if kinds is not None else None,
             pages=pages,
             collections=list(collections) if collections is not None else None,
         )
-        return self.retriever.retrieve(query, k=k, filters=filters)
+        return self.retriever.retrieve(query, k=k, filters=filters, image=image)
 
     def ask(
         self,
@@ -265,17 +367,22 @@ class Engine:
         text = self.generator.generate(question, evidence)
         return build_answer(text, evidence, backend=self.generator.name)
 
+    def _image_health(self) -> dict:
+        if self.image_embedder is None:
+            return {
+                "name": "open_clip",
+                "model": self.settings.image_embed.model,
+                "active": False,
+                "reason": "disabled in config (no CLIP weights ship offline)",
+            }
+        return {"name": "open_clip", "model": self.image_embedder.model, "active": True}
+
     def health(self) -> dict:
         ingest = self.settings.ingest
         backends = {
             "embed": {"name": self.embedder.name, "model": self.embedder.model, "active": True},
             "keyword": {"name": "sqlite-fts5", "model": "bm25", "active": True},
-            "image_embed": {
-                "name": "open_clip",
-                "model": self.settings.image_embed.model,
-                "active": False,
-                "reason": "disabled in config (no CLIP weights ship offline)",
-            },
+            "image_embed": self._image_health(),
             "layout": {"name": ingest.layout, "model": f"parser v{PARSER_VERSION}", "active": True},
             "ocr": {"name": "rapidocr-onnxruntime", "model": "PP-OCR (bundled)", "active": ingest.ocr},
             "describe": {
@@ -296,5 +403,7 @@ class Engine:
             "documents": len(self.store.list_documents()),
             "chunks": self.store.chunk_count(),
             "vectors": self.vectors.ntotal,
+            "vector_index": self.vectors.kind,
+            "image_vectors": self.image_vectors.ntotal if self.image_vectors is not None else 0,
             "backends": backends,
         }

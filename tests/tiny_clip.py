@@ -153,3 +153,16 @@ def build_tiny_clip(folder: Path, steps: int = 60, seed: int = 0) -> TinyClip:
     )
     save_file(state, str(local_dir / "open_clip_model.safetensors"))
     return TinyClip(config_json, checkpoint, local_dir, captions, model, preprocess, tokenizer)
+
+
+_built: dict[tuple[int, int], TinyClip] = {}
+
+
+def shared_tiny_clip(tmp_path_factory, steps: int = 80, seed: int = 0) -> TinyClip:
+    """One trained tiny CLIP per test session and (steps, seed): training is the slow part (seconds), and
+    several test modules load the same weights through different paths. The folder lives as long as the
+    session's temporary directory."""
+    key = (steps, seed)
+    if key not in _built:
+        _built[key] = build_tiny_clip(tmp_path_factory.mktemp("tiny_clip"), steps=steps, seed=seed)
+    return _built[key]

@@ -12,7 +12,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +65,11 @@ END;
 CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
     INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
 END;
+-- CLIP vectors of visual chunks' crops (derived from the crop files, kept so FAISS rebuilds need no model).
+CREATE TABLE IF NOT EXISTS image_vectors (
+    chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+    vector BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
     document_id TEXT NOT NULL,
@@ -182,8 +187,11 @@ class Store:
         elements: Sequence[Element],
         chunks: Sequence[Chunk],
         vectors: np.ndarray,
+        image_vectors: Mapping[int, np.ndarray] | None = None,
     ) -> list[int]:
-        """Insert a whole document atomically. Returns the new chunk ids (in ``chunks`` order)."""
+        """Insert a whole document atomically. Returns the new chunk ids (in ``chunks`` order).
+
+        ``image_vectors`` maps a position in ``chunks`` (a visual chunk) to the CLIP vector of its crop."""
         if len(chunks) != len(vectors):
             raise ValueError("one vector per chunk is required")
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -228,6 +236,14 @@ class Store:
                         ),
                     )
                     ids.append(int(cur.lastrowid))
+                if image_vectors:
+                    self._conn.executemany(
+                        "INSERT INTO image_vectors(chunk_id, vector) VALUES (?, ?)",
+                        [
+                            (ids[pos], np.ascontiguousarray(vec, dtype=np.float32).tobytes())
+                            for pos, vec in image_vectors.items()
+                        ],
+                    )
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
@@ -332,6 +348,60 @@ class Store:
             vecs = np.stack([np.frombuffer(r["vector"], dtype=np.float32) for r in rows])
             last = int(ids[-1])
             yield ids, vecs
+
+    # -- image vectors (CLIP) --------------------------------------------------------------------------
+    def image_vector_ids(self) -> np.ndarray:
+        with self._lock:
+            rows = self._conn.execute("SELECT chunk_id FROM image_vectors ORDER BY chunk_id").fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def iter_image_vectors(self, batch: int = 4096):
+        """Yield (chunk ids, CLIP vectors) batches, for rebuilding the image FAISS index."""
+        last = -1
+        while True:
+            with self._lock:
+                rows = self._conn.execute(
+                    "SELECT chunk_id, vector FROM image_vectors WHERE chunk_id > ? ORDER BY chunk_id LIMIT ?",
+                    (last, batch),
+                ).fetchall()
+            if not rows:
+                return
+            ids = np.array([r[0] for r in rows], dtype=np.int64)
+            vecs = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+            last = int(ids[-1])
+            yield ids, vecs
+
+    def visual_chunks_without_image_vectors(self) -> list[tuple[int, str]]:
+        """(chunk id, crop path relative to the data dir) of visual chunks whose crop has no CLIP vector yet."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT c.id, json_extract(e.data, '$.crop_path') AS crop FROM chunks c"
+                " JOIN elements e ON e.id = json_extract(c.element_ids, '$[0]')"
+                " WHERE c.kind IN ('figure', 'table', 'formula') AND crop IS NOT NULL"
+                " AND c.id NOT IN (SELECT chunk_id FROM image_vectors) ORDER BY c.id"
+            ).fetchall()
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    def add_image_vectors(self, ids: Sequence[int], vectors: np.ndarray) -> None:
+        """Store CLIP vectors for existing chunks (backfill); chunks deleted meanwhile are skipped."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.executemany(
+                    "INSERT OR REPLACE INTO image_vectors(chunk_id, vector)"
+                    " SELECT ?, ? WHERE EXISTS (SELECT 1 FROM chunks WHERE id = ?)",
+                    [(int(i), v.tobytes(), int(i)) for i, v in zip(ids, vectors, strict=True)],
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def clear_image_vectors(self) -> None:
+        """Forget every CLIP vector (the configured CLIP model changed; they are re-embedded from crops)."""
+        with self._lock:
+            self._conn.execute("DELETE FROM image_vectors")
 
     def filtered_chunk_ids(
         self,
@@ -442,6 +512,14 @@ class Store:
                 "SELECT * FROM jobs WHERE status = 'queued' ORDER BY created_at LIMIT 1"
             ).fetchone()
         return Job(**dict(row)) if row else None
+
+    def list_jobs(self, statuses: Sequence[str]) -> list[Job]:
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT * FROM jobs WHERE status IN ({','.join('?' * len(statuses))}) ORDER BY created_at",
+                list(statuses),
+            ).fetchall()
+        return [Job(**dict(r)) for r in rows]
 
     def count_jobs(self, statuses: Sequence[str]) -> int:
         with self._lock:

@@ -42,3 +42,25 @@ def weighted_score_fusion(
             ranks.setdefault(item_id, {})[name] = rank
     order = sorted(scores, key=lambda i: (-scores[i], i))
     return [(i, scores[i], ranks[i]) for i in order]
+
+
+def dedup_by_key(
+    fused: Sequence[tuple[int, float, dict[str, int]]], keys: Mapping[int, str]
+) -> list[tuple[int, float, dict[str, int]]]:
+    """Keep the best-placed item per key (an element), folding the others' ranks into it.
+
+    ``fused`` is best first; ids missing from ``keys`` are their own key. The kept item's ``sources`` gains
+    every list the dropped duplicates came from (first rank wins), so a hit still says all the ways it was found.
+    """
+    kept: dict[str, tuple[int, float, dict[str, int]]] = {}
+    order: list[str] = []
+    for item_id, score, ranks in fused:
+        key = keys.get(item_id, f"#{item_id}")
+        if key in kept:
+            merged = kept[key][2]
+            for name, rank in ranks.items():
+                merged.setdefault(name, rank)
+            continue
+        kept[key] = (item_id, score, dict(ranks))
+        order.append(key)
+    return [kept[key] for key in order]

@@ -1,18 +1,28 @@
-"""The one retrieval path the service, the CLI and the benchmark share: dense + keyword, fused, reranked."""
+"""The one retrieval path the service, the CLI and the benchmark share.
+
+A text query runs up to three retrievers: dense (text embeddings in FAISS), keyword (SQLite FTS5, BM25) and,
+when CLIP is enabled, image (the query through CLIP's text tower against the crops' CLIP vectors). An image
+query runs CLIP's image tower against the same crops. The lists are fused (RRF or weighted), deduplicated by
+element, optionally reranked by a cross-encoder, and turned into hits.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from paperlens.config import RerankSettings, RetrieveSettings
-from paperlens.index.embed.base import Embedder
+from paperlens.errors import BackendUnavailableError, BadInputError
+from paperlens.index.embed.base import Embedder, ImageEmbedder
 from paperlens.index.store import Store
 from paperlens.index.vectors import VectorIndex
-from paperlens.models import VISUAL_KINDS, Hit
-from paperlens.retrieve.fusion import reciprocal_rank_fusion, weighted_score_fusion
+from paperlens.models import VISUAL_KINDS, Chunk, Hit
+from paperlens.retrieve.fusion import dedup_by_key, reciprocal_rank_fusion, weighted_score_fusion
+from paperlens.retrieve.rerank.base import Reranker
+
+Scored = tuple[int, float, dict[str, int]]
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,14 @@ class Filters:
         }
 
 
+def element_key(chunk: Chunk) -> str:
+    """What "the same element" means for dedup: a visual is its element (however many ways it was found);
+    a text chunk is itself (pieces of one long paragraph are different passages)."""
+    if chunk.kind in VISUAL_KINDS and chunk.element_ids:
+        return chunk.element_ids[0]
+    return f"#{chunk.id}"
+
+
 @dataclass
 class Retriever:
     store: Store
@@ -42,8 +60,15 @@ class Retriever:
     embedder: Embedder
     settings: RetrieveSettings
     rerank_settings: RerankSettings = field(default_factory=RerankSettings)
-    reranker: object | None = None  # a paperlens.retrieve.rerank Reranker, when configured
+    reranker: Reranker | None = None
+    image_vectors: VectorIndex | None = None  # CLIP vectors of visual chunks' crops, keyed by chunk id
+    image_embedder: ImageEmbedder | None = None
 
+    @property
+    def image_enabled(self) -> bool:
+        return self.image_vectors is not None and self.image_embedder is not None
+
+    # -- the single retrievers -------------------------------------------------------------------------
     def dense(self, query_vector: np.ndarray, limit: int, filters: Filters) -> list[tuple[int, float]]:
         allowed = self.store.filtered_chunk_ids(**filters.as_kwargs()) if filters.active else None
         return self.vectors.search(query_vector, limit, allowed_ids=allowed)
@@ -51,39 +76,86 @@ class Retriever:
     def keyword(self, query: str, limit: int, filters: Filters) -> list[tuple[int, float]]:
         return self.store.keyword_search(query, limit, **filters.as_kwargs())
 
-    def retrieve(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
+    def _image_search(self, vector: np.ndarray, limit: int, allowed) -> list[tuple[int, float]]:
+        assert self.image_vectors is not None
+        return self.image_vectors.search(vector, limit, allowed_ids=allowed)
+
+    # -- the whole path --------------------------------------------------------------------------------
+    def ranked_lists(
+        self, query: str, limit: int, filters: Filters, image: bytes | None = None
+    ) -> tuple[dict[str, list[tuple[int, float]]], dict[str, float]]:
+        """Every retriever's ranked (chunk id, score) list for this query, with the list weights."""
+        allowed = self.store.filtered_chunk_ids(**filters.as_kwargs()) if filters.active else None
+        ranked: dict[str, list[tuple[int, float]]] = {}
+        weights: dict[str, float] = {}
+        if query:
+            ranked["dense"] = self.vectors.search(
+                self.embedder.embed_query(query), limit, allowed_ids=allowed
+            )
+            ranked["keyword"] = self.keyword(query, limit, filters)
+            weights.update(dense=self.settings.dense_weight, keyword=self.settings.keyword_weight)
+            if self.image_enabled:
+                vector = self.image_embedder.embed_texts([query])[0]  # type: ignore[union-attr]
+                ranked["image"] = self._image_search(vector, limit, allowed)
+                weights["image"] = self.settings.image_weight
+        if image is not None:
+            vector = self.image_embedder.embed_images([image])[0]  # type: ignore[union-attr]
+            ranked["image_query"] = self._image_search(vector, limit, allowed)
+            weights["image_query"] = self.settings.image_query_weight
+        return ranked, weights
+
+    def fuse(
+        self, ranked: Mapping[str, Sequence[tuple[int, float]]], weights: Mapping[str, float]
+    ) -> list[Scored]:
+        if self.settings.fusion == "weighted":
+            return weighted_score_fusion(ranked, weights)
+        return reciprocal_rank_fusion(ranked, weights, k=self.settings.rrf_k)
+
+    def retrieve(
+        self,
+        query: str,
+        k: int | None = None,
+        filters: Filters | None = None,
+        image: bytes | None = None,
+    ) -> list[Hit]:
+        """Top-k hits for a text query, an image (bytes of a PNG/JPEG/...), or both."""
         k = k or self.settings.k
         filters = filters or Filters()
-        n = max(self.settings.candidates, k)
-        ranked = {
-            "dense": self.dense(self.embedder.embed_query(query), n, filters),
-            "keyword": self.keyword(query, n, filters),
-        }
-        weights = {"dense": self.settings.dense_weight, "keyword": self.settings.keyword_weight}
-        if self.settings.fusion == "weighted":
-            fused = weighted_score_fusion(ranked, weights)
-        else:
-            fused = reciprocal_rank_fusion(ranked, weights, k=self.settings.rrf_k)
-        if self.reranker is not None:
-            fused = self._rerank(query, fused[: max(self.rerank_settings.top_n, k)])
-        top = fused[:k]
-        return self.hits([(i, s, r) for i, s, r in top])
+        query = (query or "").strip()
+        if not query and image is None:
+            raise BadInputError("a search needs a query text or an image")
+        if image is not None and not self.image_enabled:
+            raise BackendUnavailableError(
+                "searching by image needs CLIP image embeddings: set image_embed.enabled with a model and weights",
+                code="image_search_disabled",
+            )
+        limit = max(self.settings.candidates, k)
+        ranked, weights = self.ranked_lists(query, limit, filters, image)
+        fused = self.fuse(ranked, weights)
+        depth = max(limit, self.rerank_settings.top_n if self.reranker is not None else 0, k)
+        candidates = fused[:depth]
+        chunks = self.store.get_chunks([i for i, _, _ in candidates])
+        candidates = [item for item in candidates if item[0] in chunks]  # deleted since the search
+        candidates = dedup_by_key(candidates, {i: element_key(c) for i, c in chunks.items()})
+        if self.reranker is not None and query:
+            candidates = self.rerank(query, candidates[: max(self.rerank_settings.top_n, k)], chunks)
+        return self.hits(candidates[:k], chunks)
 
-    def _rerank(self, query: str, fused: list[tuple[int, float, dict[str, int]]]):
-        chunks = self.store.get_chunks([i for i, _, _ in fused])
-        present = [item for item in fused if item[0] in chunks]
-        scores = self.reranker.rerank(query, [chunks[i].text for i, _, _ in present])  # type: ignore[union-attr]
-        rescored = [
-            (i, float(s), {**ranks, "rerank": 0}) for (i, _, ranks), s in zip(present, scores, strict=True)
-        ]
+    def rerank(self, query: str, candidates: Sequence[Scored], chunks: Mapping[int, Chunk]) -> list[Scored]:
+        """Order ``candidates`` by the reranker's score; ``sources["rerank"]`` is the new 1-based rank."""
+        assert self.reranker is not None
+        scores = self.reranker.rerank(query, [chunks[i].text for i, _, _ in candidates])
+        rescored = [(i, float(s), dict(ranks)) for (i, _, ranks), s in zip(candidates, scores, strict=True)]
+        # Stable: equal scores keep the fused order.
         rescored.sort(key=lambda item: -item[1])
-        for rank, item in enumerate(rescored, start=1):
-            item[2]["rerank"] = rank
+        for rank, (_, _, ranks) in enumerate(rescored, start=1):
+            ranks["rerank"] = rank
         return rescored
 
-    def hits(self, scored: Sequence[tuple[int, float, dict[str, int]]]) -> list[Hit]:
-        chunks = self.store.get_chunks([i for i, _, _ in scored])
-        titles = self.store.titles(c.document_id for c in chunks.values())
+    def hits(self, scored: Sequence[Scored], chunks: Mapping[int, Chunk] | None = None) -> list[Hit]:
+        if chunks is None:
+            chunks = self.store.get_chunks([i for i, _, _ in scored])
+        titles = self.store.titles(chunks[i].document_id for i, _, _ in scored if i in chunks)
         hits: list[Hit] = []
         for chunk_id, score, ranks in scored:
             chunk = chunks.get(chunk_id)

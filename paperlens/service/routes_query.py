@@ -7,11 +7,15 @@ import json
 from collections.abc import Iterator
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from paperlens.engine import Engine
-from paperlens.errors import PaperlensError
+from paperlens.errors import BadInputError, PaperlensError
 from paperlens.generate.citations import build_answer
+from paperlens.models import ElementKind
 from paperlens.service.auth import Tenant, tenant_for
 from paperlens.service.schemas import AskRequest, SearchRequest
 
@@ -26,9 +30,109 @@ def _hit_wire(hit) -> dict:
     return hit.model_dump(mode="json")
 
 
-@router.post("/search", summary="Hybrid search over text, tables, figures and formulas")
-async def search(body: SearchRequest, request: Request, tenant: Tenant = Depends(tenant_for)):
+class ImageSearchForm(BaseModel):
+    """The non-file fields of a multipart search: the JSON body's fields, repeated fields for lists."""
+
+    model_config = ConfigDict(extra="forbid")
+    query: str = Field("", max_length=4000, description="optional text, searched and fused with the image")
+    k: int = Field(8, ge=1, le=100)
+    document_ids: list[str] | None = Field(None, max_length=1000)
+    kinds: list[ElementKind] | None = None
+    pages: tuple[int, int] | None = Field(None, description="inclusive 1-based page range: two fields")
+
+
+def _inline_schema(model: type[BaseModel]) -> dict:
+    """A model's JSON schema with its ``$defs`` inlined, to sit inside the OpenAPI document by itself."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node):
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return inline(defs[ref.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    return inline(schema)
+
+
+def _search_openapi() -> dict:
+    form = _inline_schema(ImageSearchForm)
+    form["properties"]["image"] = {"type": "string", "format": "binary", "description": "PNG, JPEG, ..."}
+    form["required"] = ["image"]
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": _inline_schema(SearchRequest)},
+                "multipart/form-data": {"schema": form},
+            },
+        }
+    }
+
+
+def _validated(model: type[BaseModel], data) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{"loc": ("body", *e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        ) from None
+
+
+async def _json_search(request: Request) -> SearchRequest:
+    try:
+        data = await request.json()
+    except ValueError:
+        raise RequestValidationError(
+            [{"loc": ("body",), "msg": "the body is not valid JSON", "type": "json_invalid"}]
+        ) from None
+    return _validated(SearchRequest, data)  # type: ignore[return-value]
+
+
+async def _image_search(request: Request) -> tuple[ImageSearchForm, bytes]:
+    limit = request.app.state.settings.max_upload_mb * 1024 * 1024
+    try:
+        form = await request.form()
+    except Exception as exc:  # a malformed multipart body
+        raise BadInputError(f"the multipart body could not be read: {exc}") from None
+    upload = form.get("image")
+    if not isinstance(upload, StarletteUploadFile):
+        raise BadInputError("a multipart search needs an image file in the field 'image'", code="no_image")
+    image = await upload.read(limit + 1)
+    if len(image) > limit:
+        raise BadInputError(f"the image is larger than {limit // (1024 * 1024)} MB", code="image_too_large")
+    if not image:
+        raise BadInputError("the image is empty", code="empty_file")
+    fields: dict = {}
+    for name in form:
+        if name == "image":
+            continue
+        values = [v for v in form.getlist(name) if isinstance(v, str)]
+        fields[name] = (
+            values if name in ("document_ids", "kinds", "pages") else (values[-1] if values else "")
+        )
+    return _validated(ImageSearchForm, fields), image  # type: ignore[return-value]
+
+
+@router.post(
+    "/search",
+    summary="Hybrid search over text, tables, figures and formulas; by text (JSON) or by image (multipart)",
+    description="JSON body: a text query. multipart/form-data: an `image` file (figures and crops that look "
+    "like it, through CLIP; needs image_embed enabled, else 503 `image_search_disabled`), with the JSON "
+    "body's other fields as form fields (`query` optional, lists as repeated fields, `pages` twice).",
+    openapi_extra=_search_openapi(),
+)
+async def search(request: Request, tenant: Tenant = Depends(tenant_for)):
     engine = _engine(request)
+    image: bytes | None = None
+    if request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        body, image = await _image_search(request)
+    else:
+        body = await _json_search(request)
     hits = await asyncio.to_thread(
         engine.search,
         body.query,
@@ -37,6 +141,7 @@ async def search(body: SearchRequest, request: Request, tenant: Tenant = Depends
         body.kinds,
         body.pages,
         tenant.visible,
+        image,
     )
     return {"hits": [_hit_wire(h) for h in hits]}
 

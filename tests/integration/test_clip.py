@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tiny_clip import TINY_CLIP_NAME, build_tiny_clip, draw_pattern
+from tiny_clip import TINY_CLIP_NAME, draw_pattern, shared_tiny_clip
 
 from paperlens.config import ImageEmbedSettings
 from paperlens.errors import BackendUnavailableError, BadInputError
@@ -19,7 +19,7 @@ from paperlens.index.embed.clip import build_image_embedder, resolve_source
 
 @pytest.fixture(scope="module")
 def tiny_clip(tmp_path_factory):
-    return build_tiny_clip(tmp_path_factory.mktemp("tiny_clip"), steps=80, seed=0)
+    return shared_tiny_clip(tmp_path_factory, steps=80, seed=0)
 
 
 @pytest.fixture(scope="module")
