@@ -206,5 +206,13 @@ def page_image(
     import pymupdf
 
     with _render_lock, pymupdf.open(pdf) as pdf_doc:
-        png = pdf_doc[page - 1].get_pixmap(dpi=dpi).tobytes("png")
-    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+        pdf_page = pdf_doc[page - 1]
+        png = pdf_page.get_pixmap(dpi=dpi).tobytes("png")
+        width_pt, height_pt = pdf_page.rect.width, pdf_page.rect.height
+    # The page size in points lets a client place bboxes (points) on the render without knowing the dpi.
+    headers = {
+        "Cache-Control": "private, max-age=3600",
+        "X-Page-Width": f"{width_pt:.2f}",
+        "X-Page-Height": f"{height_pt:.2f}",
+    }
+    return Response(png, media_type="image/png", headers=headers)

@@ -84,12 +84,19 @@ async function apiJson(path, options) {
   return response.status === 204 ? null : response.json();
 }
 
-// Fetch an image with the API key and hand back a blob: URL, cached per URL for the page's lifetime.
-function imageUrl(url) {
+// Fetch an image with the API key and hand back {src: blob URL, pageWidth, pageHeight}, cached per URL for
+// the page's lifetime. Page renders carry their size in PDF points (X-Page-Width/Height), which is what
+// bboxes are measured in; crops do not (null).
+function loadImage(url) {
   if (!state.images.has(url)) {
-    const promise = api(url)
-      .then((r) => r.blob())
-      .then((blob) => URL.createObjectURL(blob));
+    const promise = api(url).then(async (r) => {
+      const size = (name) => {
+        const v = parseFloat(r.headers.get(name) || "");
+        return Number.isFinite(v) && v > 0 ? v : null;
+      };
+      const blob = await r.blob();
+      return { src: URL.createObjectURL(blob), pageWidth: size("X-Page-Width"), pageHeight: size("X-Page-Height") };
+    });
     promise.catch(() => state.images.delete(url));
     state.images.set(url, promise);
   }
@@ -98,7 +105,7 @@ function imageUrl(url) {
 
 function forgetImages() {
   for (const promise of state.images.values()) {
-    promise.then((u) => URL.revokeObjectURL(u)).catch(() => {});
+    promise.then((image) => URL.revokeObjectURL(image.src)).catch(() => {});
   }
   state.images.clear();
 }
@@ -147,16 +154,22 @@ function kindBadge(kind) {
   return el("span", { class: `kind kind-${kind}` }, kind);
 }
 
-function thumbnail(url, alt) {
-  const img = el("img", { class: "thumb", alt, loading: "lazy", decoding: "async" });
-  imageUrl(url)
-    .then((src) => {
-      img.src = src;
+// A crop thumbnail; with onOpen it is also a button that shows the crop on its page.
+function thumbnail(url, alt, onOpen) {
+  const img = el("img", { class: "thumb", alt, decoding: "async" });
+  loadImage(url)
+    .then((image) => {
+      img.src = image.src;
     })
     .catch(() => {
       img.replaceWith(el("span", { class: "note" }, "(image unavailable)"));
     });
-  return img;
+  if (!onOpen) return img;
+  return el(
+    "button",
+    { type: "button", class: "thumb-button", title: "Show on the page", onclick: (e) => onOpen(e.currentTarget) },
+    img,
+  );
 }
 
 function truncate(text, n) {
@@ -186,6 +199,7 @@ function setupKey() {
     $("key-note").classList.remove("warn");
     $("key-note").textContent = "Key forgotten.";
     forgetImages();
+    refreshAll(); // what the old key could see must not stay on screen
   });
 }
 
@@ -208,9 +222,14 @@ async function loadHealth() {
     $("health").textContent = err.status === 401 ? "API key needed" : `Service unreachable: ${err.message}`;
     $("health").classList.add("bad");
   }
-  $("image-off").hidden = state.imageSearch;
+  // Image search is offered only when the server can embed images (CLIP); otherwise the mode is not shown.
+  $("mode-image").hidden = !state.imageSearch;
   $("image-file").disabled = !state.imageSearch;
   $("image-button").disabled = !state.imageSearch;
+  if (!state.imageSearch && currentMode() === "image") {
+    document.querySelector('input[name="mode"][value="ask"]').checked = true;
+    setMode("ask");
+  }
 }
 
 // ---------------------------------------------------------------- documents
@@ -230,8 +249,10 @@ async function loadDocuments() {
   try {
     body = await apiJson("/v1/documents");
   } catch (err) {
-    reportError(err, "Could not list papers");
-    return;
+    // A 401 already says so beside the key field; anything else is worth an alert. Either way the list
+    // shows nothing rather than what a previous key could see.
+    if (err.status !== 401) reportError(err, "Could not list papers");
+    body = { documents: [] };
   }
   const docs = body.documents || [];
   state.documents = new Map(docs.map((d) => [d.id, d]));
@@ -414,6 +435,10 @@ function setupModes() {
   for (const radio of document.querySelectorAll('input[name="mode"]')) {
     radio.addEventListener("change", () => setMode(radio.value));
   }
+}
+
+function currentMode() {
+  return document.querySelector('input[name="mode"]:checked')?.value || "ask";
 }
 
 function setMode(mode) {
@@ -606,7 +631,13 @@ function renderAnswer(result) {
         {
           id: `cite-${c.n}`,
           class: "citation",
-          dataset: { kind: c.kind, n: String(c.n), page: String(c.page), bbox: JSON.stringify(c.bbox) },
+          dataset: {
+            kind: c.kind,
+            n: String(c.n),
+            page: String(c.page),
+            bbox: JSON.stringify(c.bbox),
+            chunkId: String(c.chunk_id),
+          },
         },
         el(
           "div",
@@ -626,7 +657,11 @@ function renderAnswer(result) {
           ),
           kindBadge(c.kind),
         ),
-        c.image_url ? thumbnail(c.image_url, `${c.kind} cited as [${c.n}], page ${c.page}`) : null,
+        c.image_url
+          ? thumbnail(c.image_url, `${c.kind} cited as [${c.n}], page ${c.page}: show it on the page`, (opener) =>
+              openCitation(c, opener),
+            )
+          : null,
         el("blockquote", {}, truncate(c.quote, 400)),
       ),
     ),
@@ -659,7 +694,7 @@ function hitItem(hit, rank) {
   const title = hit.title || docTitle(hit.document_id);
   return el(
     "li",
-    { class: "hit", dataset: { kind: hit.kind, page: String(hit.page) } },
+    { class: "hit", dataset: { kind: hit.kind, page: String(hit.page), chunkId: String(hit.chunk_id) } },
     el(
       "div",
       { class: "hit-head" },
@@ -669,7 +704,19 @@ function hitItem(hit, rank) {
       el("span", { class: "hit-page" }, `page ${hit.page}`),
       el("span", { class: "hit-title" }, truncate(title, 60)),
     ),
-    hit.image_url ? thumbnail(hit.image_url, `${hit.kind} on page ${hit.page} of ${title}`) : null,
+    hit.image_url
+      ? thumbnail(hit.image_url, `${hit.kind} on page ${hit.page} of ${title}: show it on the page`, (opener) =>
+          openViewer({
+            documentId: hit.document_id,
+            page: hit.page,
+            bbox: hit.bbox,
+            kind: hit.kind,
+            title,
+            quote: truncate(hit.text, 200),
+            opener,
+          }),
+        )
+      : null,
     el("p", { class: "hit-text" }, truncate(hit.text, 360)),
     el(
       "button",
@@ -724,15 +771,17 @@ function setupSearch() {
     event.preventDefault();
     const file = $("image-file").files[0];
     if (!file) return;
+    // POST /v1/search as multipart: the picture in "image", the JSON body's other fields as form fields.
     const form = new FormData();
-    form.append("file", file, file.name);
+    form.append("image", file, file.name);
     const k = kValue();
     if (k) form.append("k", String(k));
+    for (const id of scopeIds() || []) form.append("document_ids", id);
     showAlert("");
     $("search-area").hidden = false;
     $("hits-status").textContent = "Searching…";
     try {
-      const body = await apiJson("/v1/search/image", { method: "POST", form });
+      const body = await apiJson("/v1/search", { method: "POST", form });
       showHits(body.hits || [], `the image ${file.name}`);
     } catch (err) {
       $("hits-status").textContent = "";
@@ -780,7 +829,10 @@ async function openViewer(options) {
   state.viewer = v;
   const dialog = $("viewer");
   $("viewer-title").textContent = `${v.title || docTitle(v.documentId)} — page ${v.page}${pages ? ` of ${pages}` : ""}`;
-  $("viewer-quote").textContent = v.bbox && v.quote ? `${v.kind ? `${v.kind}: ` : ""}${truncate(v.quote, 300)}` : "";
+  // "figure: Figure: ..." says the kind twice: name the kind only when the quote does not start with it.
+  const quote = v.quote ? truncate(v.quote, 300) : "";
+  const named = !v.kind || quote.toLowerCase().startsWith(v.kind);
+  $("viewer-quote").textContent = v.bbox && quote ? `${named ? "" : `${v.kind}: `}${quote}` : "";
   $("viewer-prev").disabled = v.page <= 1;
   $("viewer-next").disabled = Boolean(pages) && v.page >= pages;
   $("highlight").hidden = true;
@@ -790,18 +842,21 @@ async function openViewer(options) {
   if (!dialog.open) dialog.showModal();
   const url = `/v1/documents/${encodeURIComponent(v.documentId)}/pages/${v.page}/image?dpi=${PAGE_DPI}`;
   try {
-    const src = await imageUrl(url);
+    const image = await loadImage(url);
     if (state.viewer !== v) return; // another page was asked for meanwhile
-    if (img.src === src && img.complete) placeHighlight();
-    else img.src = src;
+    v.pageWidth = image.pageWidth;
+    v.pageHeight = image.pageHeight;
+    if (img.src === image.src && img.complete) placeHighlight();
+    else img.src = image.src;
   } catch (err) {
     dialog.dataset.state = "failed";
     reportError(err, "Could not load the page image");
   }
 }
 
-// The render is PAGE_DPI dots per inch and bboxes are in points (1/72 inch): position the box in percent
-// of the natural image size so it stays on the region however the image is scaled on screen.
+// Bboxes are in PDF points. The box is placed in percent of the page (its size in points from the render's
+// headers; else the render's pixels at PAGE_DPI, 1 pt = 1/72 inch), so it stays on the region however the
+// image is scaled on screen.
 function placeHighlight() {
   const v = state.viewer;
   const img = $("page-image");
@@ -812,14 +867,17 @@ function placeHighlight() {
     box.hidden = true;
     return;
   }
-  const scale = PAGE_DPI / 72;
-  const [x0, y0, x1, y1] = v.bbox;
-  const W = img.naturalWidth;
-  const H = img.naturalHeight;
-  box.style.left = `${((x0 * scale) / W) * 100}%`;
-  box.style.top = `${((y0 * scale) / H) * 100}%`;
-  box.style.width = `${(((x1 - x0) * scale) / W) * 100}%`;
-  box.style.height = `${(((y1 - y0) * scale) / H) * 100}%`;
+  const W = v.pageWidth || (img.naturalWidth * 72) / PAGE_DPI;
+  const H = v.pageHeight || (img.naturalHeight * 72) / PAGE_DPI;
+  const clamp = (x, size) => Math.max(0, Math.min(size, x));
+  const x0 = clamp(v.bbox[0], W);
+  const y0 = clamp(v.bbox[1], H);
+  const x1 = clamp(v.bbox[2], W);
+  const y1 = clamp(v.bbox[3], H);
+  box.style.left = `${(x0 / W) * 100}%`;
+  box.style.top = `${(y0 / H) * 100}%`;
+  box.style.width = `${((x1 - x0) / W) * 100}%`;
+  box.style.height = `${((y1 - y0) / H) * 100}%`;
   box.setAttribute("aria-label", `Cited ${v.kind || "region"}`);
   box.hidden = false;
   box.scrollIntoView({ block: "center", inline: "nearest" });
@@ -829,9 +887,6 @@ function placeHighlight() {
 
 async function refreshAll() {
   await Promise.all([loadHealth(), loadDocuments()]);
-  if (!state.imageSearch && document.querySelector('input[name="mode"]:checked')?.value === "image") {
-    $("image-off").hidden = false;
-  }
 }
 
 function start() {
@@ -841,7 +896,7 @@ function start() {
   setupAsk();
   setupSearch();
   setupViewer();
-  setMode(document.querySelector('input[name="mode"]:checked')?.value || "ask");
+  setMode(currentMode());
   refreshAll().then(() => {
     document.body.dataset.ready = "true";
   });
