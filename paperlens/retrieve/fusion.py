@@ -27,7 +27,10 @@ def weighted_score_fusion(
     ranked: Mapping[str, Sequence[tuple[int, float]]],
     weights: Mapping[str, float] | None = None,
 ) -> list[tuple[int, float, dict[str, int]]]:
-    """Min-max normalise each list's scores to [0, 1], then take the weighted sum."""
+    """Min-max normalise each list's scores to [0, 1], then take the weighted sum.
+
+    A list whose scores are all equal (one hit, or ties) gives each of them 1: being found at all is the
+    only signal it has, and min-max would otherwise turn it into 0 and drop the list."""
     scores: dict[int, float] = {}
     ranks: dict[int, dict[str, int]] = {}
     for name, items in ranked.items():
@@ -36,9 +39,9 @@ def weighted_score_fusion(
         weight = 1.0 if weights is None else weights.get(name, 1.0)
         values = [s for _, s in items]
         lo, hi = min(values), max(values)
-        span = (hi - lo) or 1.0
         for rank, (item_id, score) in enumerate(items, start=1):
-            scores[item_id] = scores.get(item_id, 0.0) + weight * (score - lo) / span
+            normalised = (score - lo) / (hi - lo) if hi > lo else 1.0
+            scores[item_id] = scores.get(item_id, 0.0) + weight * normalised
             ranks.setdefault(item_id, {})[name] = rank
     order = sorted(scores, key=lambda i: (-scores[i], i))
     return [(i, scores[i], ranks[i]) for i in order]
