@@ -39,6 +39,9 @@ class IngestSettings(_Section):
     parse_memory_mb: int = Field(4096, ge=256, description="address-space limit of the parser process")
     max_pages: int = Field(2000, ge=1, description="PDFs with more pages are refused")
     max_page_side_pt: float = Field(14400.0, description="pages larger than this (points) are refused")
+    max_stream_mb: int = Field(
+        256, ge=1, description="a PDF stream that inflates past this is refused (a decompression bomb)"
+    )
 
 
 class ChunkSettings(_Section):

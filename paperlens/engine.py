@@ -6,6 +6,7 @@ parse (isolated process) -> describe visuals -> chunk -> embed -> one SQLite tra
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -28,7 +29,7 @@ from paperlens.index.vectors import VectorIndex
 from paperlens.ingest.chunk import chunk_elements
 from paperlens.ingest.isolate import parse_pdf_isolated
 from paperlens.ingest.parse import PARSER_VERSION
-from paperlens.models import Answer, Document, ElementKind, Hit, document_id_for
+from paperlens.models import Answer, Document, ElementKind, Hit
 from paperlens.retrieve.rerank import build_reranker
 from paperlens.retrieve.search import Filters, Retriever
 
@@ -49,6 +50,28 @@ class IngestResult:
     title: str
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+
+
+DEFAULT_COLLECTION = "default"
+
+
+def document_hasher(collection: str = DEFAULT_COLLECTION):
+    """The SHA-256 whose hex digest, once fed the PDF's bytes, is the document's id in ``collection``.
+
+    In the default collection the id is the plain hash of the bytes (what the CLI and the benchmark key on).
+    In any other collection (a tenant's) the collection name is hashed in first, so two tenants who upload the
+    same PDF get two independent documents: neither sees, shares chunks with, nor can delete the other's.
+    """
+    hasher = hashlib.sha256()
+    if collection != DEFAULT_COLLECTION:
+        hasher.update(b"paperlens-collection\0" + collection.encode() + b"\0")
+    return hasher
+
+
+def document_id_in(collection: str, data: bytes) -> str:
+    hasher = document_hasher(collection)
+    hasher.update(data)
+    return hasher.hexdigest()
 
 
 def check_pdf_bytes(head: bytes) -> None:
@@ -197,13 +220,13 @@ class Engine:
         self,
         path: Path,
         progress: StageProgress | None = None,
-        collection: str = "default",
+        collection: str = DEFAULT_COLLECTION,
         filename: str | None = None,
     ) -> IngestResult:
-        """Ingest one PDF file. Re-ingesting the same bytes is a no-op (``created=False``)."""
+        """Ingest one PDF file. Re-ingesting the same bytes into one collection is a no-op (``created=False``)."""
         data = Path(path).read_bytes()
         check_pdf_bytes(data[:1024])
-        document_id = document_id_for(data)
+        document_id = document_id_in(collection, data)
         name = filename or Path(path).name
         if self.store.has_document(document_id):
             doc = self.store.get_document(document_id)

@@ -105,3 +105,10 @@ class UpstreamError(PaperlensError):
 
     code = "upstream_error"
     http_status = 502
+
+
+class InvalidUploadError(BadInputError):
+    """The upload request itself is malformed: not multipart/form-data, no 'file' field, a broken body."""
+
+    code = "invalid_request"
+    http_status = 422

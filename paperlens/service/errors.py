@@ -34,8 +34,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _paperlens(_: Request, exc: PaperlensError) -> JSONResponse:
         if exc.http_status >= 500:
             log.error("%s: %s", exc.code, exc.message)
-        headers = {"Retry-After": "5"} if exc.http_status in (429, 503) else None
-        return error_response(exc.http_status, exc.code, exc.message, headers)
+        headers = {"Retry-After": "5"} if exc.http_status in (429, 503) else {}
+        headers.update(getattr(exc, "headers", None) or {})  # e.g. WWW-Authenticate on a 401
+        return error_response(exc.http_status, exc.code, exc.message, headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

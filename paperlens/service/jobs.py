@@ -1,13 +1,21 @@
 """The ingestion job runner: one background thread takes queued jobs from SQLite, oldest first.
 
-Jobs live in the store, not in memory, so a restart finds what was queued or running and carries on (a job
-that was running when the process died is queued again, up to ``MAX_ATTEMPTS``).
+Jobs live in the store, not in memory, so a restart finds what was queued or running and carries on:
+- a job that was running when the process died is queued again, up to ``MAX_ATTEMPTS`` (a PDF that kills the
+  process every time it is parsed must not crash-loop the service forever); past that it fails;
+- a job whose document was committed just before the crash (only the "succeeded" write was lost) is marked
+  succeeded, since the store's single transaction is what makes a document exist;
+- what a killed process left half-written (upload temp files, PDFs of failed jobs, crops of documents that
+  never committed) is swept, so nothing stored grows without an owner.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -18,20 +26,25 @@ from paperlens.index.store import Job
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
+#: Seconds a client is told to wait when the queue is full (the Retry-After header).
+RETRY_AFTER_S = 5
+_TEMP_PATTERNS = (".upload-*.part", "*.pdf.tmp")
 
 
 class JobRunner:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.store = engine.store
+        self.settings = engine.settings
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Upload routes run on the event loop; the lock keeps "count, then create" one step for any caller.
+        self._submit_lock = threading.Lock()
 
+    # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
-        requeued = self.store.requeue_interrupted_jobs(MAX_ATTEMPTS)
-        if requeued:
-            log.warning("re-queued %d ingestion job(s) interrupted by a restart", requeued)
+        self.recover()
         self._thread = threading.Thread(target=self._loop, name="paperlens-jobs", daemon=True)
         self._thread.start()
 
@@ -41,21 +54,83 @@ class JobRunner:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def submit(self, document_id: str, upload_path: Path, filename: str, collection: str) -> Job:
-        if self.store.count_jobs(("queued",)) >= self.engine.settings.queue_limit:
-            raise QueueFullError("too many documents are waiting to be ingested; retry in a little while")
-        job = self.store.create_job(uuid.uuid4().hex, document_id, str(upload_path), filename, collection)
+    def recover(self) -> dict[str, int]:
+        """Bring jobs and files back to a consistent state after an unclean stop. Safe to call any time
+        before the runner thread starts (it assumes no job is being worked on)."""
+        finished = 0
+        for job in self.store.list_jobs(("running",)):
+            if self.store.has_document(job.document_id):
+                self.store.update_job(job.id, status="succeeded", stage="done", progress=1.0)
+                finished += 1
+        requeued = self.store.requeue_interrupted_jobs(MAX_ATTEMPTS)
+        swept = self._sweep()
+        if finished or requeued or swept:
+            log.warning(
+                "recovered from an unclean stop: %d job(s) re-queued, %d found finished, %d leftover file(s)"
+                " removed",
+                requeued,
+                finished,
+                swept,
+            )
+        return {"requeued": requeued, "finished": finished, "swept": swept}
+
+    def _sweep(self) -> int:
+        """Remove files no document or waiting job owns: temp files of interrupted uploads and saves, PDFs of
+        jobs that failed or never got created, crops of documents whose transaction never committed."""
+        uploads, crops = self.settings.uploads_dir, self.settings.crops_dir
+        waiting = {job.document_id for job in self.store.list_jobs(("queued", "running"))}
+        removed = 0
+        if uploads.is_dir():
+            for pattern in _TEMP_PATTERNS:
+                for path in uploads.glob(pattern):
+                    path.unlink(missing_ok=True)
+                    removed += 1
+            for path in uploads.glob("*.pdf"):
+                if path.stem not in waiting and not self.store.has_document(path.stem):
+                    path.unlink(missing_ok=True)
+                    removed += 1
+        if crops.is_dir():
+            for path in crops.iterdir():
+                if path.is_dir() and path.name not in waiting and not self.store.has_document(path.name):
+                    shutil.rmtree(path, ignore_errors=True)
+                    removed += 1
+        return removed
+
+    # -- submitting ------------------------------------------------------------------------------------
+    def check_capacity(self) -> None:
+        if self.store.count_jobs(("queued",)) >= self.settings.queue_limit:
+            raise QueueFullError(
+                f"{self.settings.queue_limit} documents are already waiting to be ingested; retry in a little"
+                " while"
+            )
+
+    def submit(self, document_id: str, received: Path, filename: str, collection: str) -> Job:
+        """Queue ``received`` (a checked upload) for ingestion; it is moved under the document's own name."""
+        with self._submit_lock:
+            self.check_capacity()
+            final = self.settings.uploads_dir / f"{document_id}.pdf"
+            os.replace(received, final)
+            try:
+                job = self.store.create_job(uuid.uuid4().hex, document_id, str(final), filename, collection)
+            except BaseException:
+                final.unlink(missing_ok=True)
+                raise
         self._wake.set()
         return job
 
+    # -- running ---------------------------------------------------------------------------------------
     def _loop(self) -> None:
         while not self._stop.is_set():
-            job = self.store.next_queued_job()
-            if job is None:
-                self._wake.wait(1.0)
-                self._wake.clear()
-                continue
-            self._run(job)
+            try:
+                job = self.store.next_queued_job()
+                if job is None:
+                    self._wake.wait(1.0)
+                    self._wake.clear()
+                    continue
+                self._run(job)
+            except Exception:  # a store hiccup must not end ingestion for the life of the process
+                log.exception("the job runner hit an error; continuing")
+                time.sleep(1.0)
 
     def _run(self, job: Job) -> None:
         self.store.update_job(
@@ -69,30 +144,24 @@ class JobRunner:
                 last.update(stage=stage, progress=fraction)
                 self.store.update_job(job.id, stage=stage, progress=fraction)
 
+        upload = Path(job.upload_path)
         try:
+            if not upload.is_file() and not self.store.has_document(job.document_id):
+                raise PaperlensError("the uploaded file is gone; upload it again", code="upload_missing")
             self.engine.ingest_path(
-                Path(job.upload_path), progress=progress, collection=job.collection, filename=job.filename
+                upload, progress=progress, collection=job.collection, filename=job.filename
             )
         except PaperlensError as exc:
             log.warning("job %s failed: %s: %s", job.id, exc.code, exc.message)
-            self.store.update_job(
-                job.id, status="failed", stage="failed", error_code=exc.code, error_message=exc.message
-            )
-            self._discard_upload(job)
+            self._fail(job, exc.code, exc.message)
             return
         except Exception as exc:  # a bug of ours: fail this job, keep the runner alive
             log.exception("job %s crashed", job.id)
-            self.store.update_job(
-                job.id,
-                status="failed",
-                stage="failed",
-                error_code="internal_error",
-                error_message=f"ingestion failed unexpectedly: {type(exc).__name__}",
-            )
-            self._discard_upload(job)
+            self._fail(job, "internal_error", f"ingestion failed unexpectedly: {type(exc).__name__}")
             return
         self.store.update_job(job.id, status="succeeded", stage="done", progress=1.0)
 
-    def _discard_upload(self, job: Job) -> None:
+    def _fail(self, job: Job, code: str, message: str) -> None:
+        self.store.update_job(job.id, status="failed", stage="failed", error_code=code, error_message=message)
         if not self.store.has_document(job.document_id):
             Path(job.upload_path).unlink(missing_ok=True)

@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import threading
-import uuid
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
-from paperlens.engine import Engine, check_pdf_bytes
-from paperlens.errors import NotFoundError, PdfTooLargeError
+from paperlens.engine import Engine, document_hasher
+from paperlens.errors import NotFoundError
 from paperlens.ingest.probe import probe_pdf
 from paperlens.models import Document, Element, ElementKind
 from paperlens.service.auth import Tenant, check_document_access, tenant_for
+from paperlens.service.uploads import OPENAPI_BODY, receive_pdf
 
 router = APIRouter(prefix="/v1", tags=["documents"])
 
-_COPY_CHUNK = 1 << 20
 # PyMuPDF is not thread-safe; page renders in the server process take turns.
 _render_lock = threading.Lock()
+# Each probe is a short-lived process; a burst of uploads opens a few at a time, not one per request.
+_probe_slots = threading.BoundedSemaphore(max(2, min(8, os.cpu_count() or 2)))
 
 
 def engine_of(request: Request) -> Engine:
@@ -61,61 +61,50 @@ def element_wire(element: Element) -> dict:
     }
 
 
-async def _save_upload(file: UploadFile, dest_dir: Path, limit: int) -> tuple[Path, str, int]:
-    """Copy the upload to a temp file under a generated name, hashing and counting as it goes."""
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    tmp = dest_dir / f".upload-{uuid.uuid4().hex}.part"
-    digest = hashlib.sha256()
-    size = 0
-    head = b""
-    try:
-        with open(tmp, "wb") as out:
-            while chunk := await file.read(_COPY_CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise PdfTooLargeError(f"the file is larger than the {limit // (1024 * 1024)} MB limit")
-                if len(head) < 1024:
-                    head += chunk[: 1024 - len(head)]
-                digest.update(chunk)
-                out.write(chunk)
-        check_pdf_bytes(head)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return tmp, digest.hexdigest(), size
+def _known_upload(engine: Engine, tenant: Tenant, document_id: str) -> JSONResponse | None:
+    """The answer for bytes this collection already has, or has queued: the same ids, no second job."""
+    if engine.store.has_document(document_id):
+        check_document_access(tenant, engine.store.get_document(document_id).collection)
+        job = engine.store.latest_job_for(document_id)
+        return JSONResponse({"job_id": job.id if job else None, "document_id": document_id}, status_code=200)
+    active = engine.store.active_job_for(document_id)
+    if active is not None:
+        return JSONResponse({"job_id": active.id, "document_id": document_id}, status_code=202)
+    return None
 
 
-@router.post("/documents", status_code=202, summary="Upload a PDF; ingestion runs as a background job")
-async def upload_document(
-    request: Request,
-    file: UploadFile = File(..., description="the PDF"),
-    tenant: Tenant = Depends(tenant_for),
-):
+def _probe(path: Path, settings) -> None:
+    with _probe_slots:
+        probe_pdf(path, settings)
+
+
+@router.post(
+    "/documents",
+    status_code=202,
+    summary="Upload a PDF; ingestion runs as a background job",
+    openapi_extra={"requestBody": OPENAPI_BODY},
+)
+async def upload_document(request: Request, tenant: Tenant = Depends(tenant_for)):
     engine = engine_of(request)
     settings = engine.settings
-    limit = settings.max_upload_mb * 1024 * 1024
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
-        raise PdfTooLargeError(f"the upload is larger than the {settings.max_upload_mb} MB limit")
-    tmp, document_id, size = await _save_upload(file, settings.uploads_dir, limit)
+    runner = request.app.state.runner
+    runner.check_capacity()  # before reading the body: a full queue should not cost anyone an upload
+    upload = await receive_pdf(
+        request, settings.uploads_dir, settings.max_upload_mb * 1024 * 1024, document_hasher(tenant.collection)
+    )
     try:
-        if engine.store.has_document(document_id):
-            check_document_access(tenant, engine.store.get_document(document_id).collection)
-            job = engine.store.latest_job_for(document_id)
-            return JSONResponse(
-                {"job_id": job.id if job else None, "document_id": document_id}, status_code=200
-            )
-        active = engine.store.active_job_for(document_id)
-        if active is not None:
-            return JSONResponse({"job_id": active.id, "document_id": document_id}, status_code=202)
-        await asyncio.to_thread(probe_pdf, tmp, settings.ingest)
-        final = settings.uploads_dir / f"{document_id}.pdf"
-        os.replace(tmp, final)
-        filename = Path(file.filename or "upload.pdf").name[:255]
-        job = request.app.state.runner.submit(document_id, final, filename, tenant.collection)
+        known = _known_upload(engine, tenant, upload.document_id)
+        if known is not None:
+            return known
+        await asyncio.to_thread(_probe, upload.path, settings.ingest)
+        # Checked again after the await: the same bytes may have been accepted by a concurrent upload.
+        known = _known_upload(engine, tenant, upload.document_id)
+        if known is not None:
+            return known
+        job = runner.submit(upload.document_id, upload.path, upload.filename, tenant.collection)
     finally:
-        tmp.unlink(missing_ok=True)
-    return {"job_id": job.id, "document_id": document_id}
+        upload.path.unlink(missing_ok=True)
+    return {"job_id": job.id, "document_id": upload.document_id}
 
 
 @router.get("/jobs/{job_id}", summary="Status and progress of an ingestion job")
