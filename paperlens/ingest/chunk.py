@@ -3,7 +3,8 @@
 Rules (why): a chunk never crosses a page (so a citation's page is exact) nor a section (so a chunk is about
 one thing and carries its section title); running headers/footers never enter a chunk (they repeat on every
 page and drown retrieval); each figure/table/formula becomes a chunk of its own built from its caption and
-its text form, so "what does Table 2 show?" can find it.
+its text form, so "what does Table 2 show?" can find it; a caption linked to its visual is not repeated in
+the running text around it.
 """
 
 from __future__ import annotations
@@ -72,8 +73,17 @@ def chunk_elements(elements: Sequence[Element], settings: ChunkSettings) -> list
     def flush() -> None:
         if not group:
             return
-        text = " ".join(e.text for e in group if e.text).strip()
         section = group[0].section
+        # A heading's text is already the chunk's "[section]" prefix; repeating it adds nothing. A heading with
+        # nothing under it on this page still becomes a chunk, so no text of the document is lost.
+        text = (
+            " ".join(
+                e.text
+                for e in group
+                if e.text and not (e.kind in _HEADING_KINDS and e.text.strip() == section)
+            ).strip()
+            or " ".join(e.text for e in group if e.text).strip()
+        )
         heading = f"[{section}] " if section else ""
         for piece in _split_long(text, settings.size, settings.overlap):
             chunks.append(
@@ -110,6 +120,8 @@ def chunk_elements(elements: Sequence[Element], settings: ChunkSettings) -> list
             continue
         if not element.text.strip():
             continue
+        if element.kind == ElementKind.CAPTION and element.meta.get("caption_of"):
+            continue  # a linked caption already leads its figure's/table's own chunk
         starts_new = bool(group) and (
             element.page != group[0].page
             or element.section != group[0].section
