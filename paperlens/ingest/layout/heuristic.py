@@ -152,9 +152,18 @@ def _heading_kind(b: TextBlock, body: float) -> bool:
 
 
 def _grow(
-    caption: BBox, up: bool, c: PageContent, free_blocks: set[int], clusters: list[_Cluster], body: float
+    caption: BBox,
+    up: bool,
+    c: PageContent,
+    free_blocks: set[int],
+    clusters: list[_Cluster],
+    body: float,
+    kind: str = "figure",
 ) -> _Region:
-    """Absorb graphics and non-paragraph text next to a caption, walking away from it in its column."""
+    """Absorb graphics and non-paragraph text next to a caption, walking away from it in its column.
+
+    A table's walk stops at an embedded image: a table is text and rules, and the picture below it is the
+    next figure (whose caption comes later in the page), not part of the table."""
     items: list[tuple[float, str, int, BBox]] = []
     for i in free_blocks:
         box = c.blocks[i].bbox
@@ -181,6 +190,8 @@ def _grow(
                 break
             region.blocks.append(idx)
         else:
+            if kind == "table" and clusters[idx].images:
+                break
             region.clusters.append(idx)
         if region.bbox is None:
             region.gap = max(gap, 0.0)
@@ -207,8 +218,8 @@ def analyze_content(c: PageContent) -> list[LayoutBox]:
             continue
         cap = c.blocks[i]
         free.discard(i)
-        up = _grow(cap.bbox, True, c, free, clusters, body)
-        down = _grow(cap.bbox, False, c, free, clusters, body)
+        up = _grow(cap.bbox, True, c, free, clusters, body, label[0])
+        down = _grow(cap.bbox, False, c, free, clusters, body, label[0])
         region = _choose(label[0], up, down, clusters)
         kinds[i] = ElementKind.CAPTION
         link += 1

@@ -1,0 +1,221 @@
+"""Layout-aware parsing on generated papers with known regions, and on one real paper from the bench set."""
+
+from __future__ import annotations
+
+import pytest
+from pdf_factory import (
+    HEADER_TEXT,
+    IMAGE_CAPTION,
+    PLOT_CAPTION,
+    TABLE_CAPTION,
+    make_paper_pdf,
+    make_scanned_pdf,
+    make_two_column_pdf,
+)
+
+from paperlens.config import ChunkSettings, IngestSettings
+from paperlens.errors import BackendUnavailableError
+from paperlens.ingest.chunk import chunk_elements
+from paperlens.ingest.crops import PAD_PT
+from paperlens.ingest.isolate import parse_pdf_isolated
+from paperlens.ingest.parse import ParsedDocument, parse_pdf
+from paperlens.models import Element, ElementKind, document_id_for
+
+DPI = 120
+
+
+def _overlap_share(box, rect) -> float:
+    """Share of ``rect`` (the factory's known region) covered by ``box``."""
+    w = min(box[2], rect[2]) - max(box[0], rect[0])
+    h = min(box[3], rect[3]) - max(box[1], rect[1])
+    area = (rect[2] - rect[0]) * (rect[3] - rect[1])
+    return max(0.0, w) * max(0.0, h) / area
+
+
+def _best(elements: list[Element], kind: ElementKind, region) -> Element:
+    candidates = [e for e in elements if e.kind == kind and e.page == region.page]
+    assert candidates, f"no {kind.value} on page {region.page}"
+    return max(candidates, key=lambda e: _overlap_share(e.bbox, region.rect))
+
+
+@pytest.fixture(scope="module")
+def parsed_paper(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("paper")
+    facts = make_paper_pdf(folder / "paper.pdf")
+    data_dir = folder / "data"
+    doc_id = document_id_for(facts.path.read_bytes())
+    parsed = parse_pdf(facts.path, doc_id, data_dir / "crops", IngestSettings(dpi=DPI))
+    return facts, parsed, data_dir, doc_id
+
+
+def test_every_visual_is_found_where_the_factory_drew_it(parsed_paper):
+    facts, parsed, _, _ = parsed_paper
+    expected = {
+        "plot": (ElementKind.FIGURE, facts.plot, 1.5),  # vector paths only, no image
+        "image": (ElementKind.FIGURE, facts.image, 1.5),  # embedded raster
+        "table": (ElementKind.TABLE, facts.table, 1.5),
+        # The factory's formula rect stops before the equation number "(1)" at the right margin; the element
+        # keeps the number (it is how the text cites the equation), so its box may be about 3x as large.
+        "formula": (ElementKind.FORMULA, facts.formula, 3.5),
+    }
+    for name, (kind, region, max_growth) in expected.items():
+        element = _best(parsed.elements, kind, region)
+        assert _overlap_share(element.bbox, region.rect) > 0.9, (name, element.bbox, region.rect)
+        # ... and the box is not much larger than the drawn region (no swallowed neighbours).
+        w, h = element.bbox[2] - element.bbox[0], element.bbox[3] - element.bbox[1]
+        area = (region.rect[2] - region.rect[0]) * (region.rect[3] - region.rect[1])
+        assert w * h < max_growth * area, (name, element.bbox, region.rect)
+    kinds = {e.kind for e in parsed.elements}
+    assert {ElementKind.TITLE, ElementKind.TEXT, ElementKind.CAPTION, ElementKind.HEADER} <= kinds
+    assert ElementKind.FOOTER in kinds
+    assert parsed.stats["layout"] == "heuristic"
+
+
+def test_captions_and_citing_sentences_travel_with_their_visual(parsed_paper):
+    facts, parsed, _, _ = parsed_paper
+    plot = _best(parsed.elements, ElementKind.FIGURE, facts.plot)
+    image = _best(parsed.elements, ElementKind.FIGURE, facts.image)
+    table = _best(parsed.elements, ElementKind.TABLE, facts.table)
+    assert plot.caption == PLOT_CAPTION
+    assert image.caption == IMAGE_CAPTION
+    assert table.caption == TABLE_CAPTION
+    # The citing sentence of Figure 1 is on page 1, the figure on page 2.
+    assert any(ref.startswith(facts.plot_reference) for ref in plot.references), plot.references
+    assert any(facts.table_reference in ref for ref in table.references), table.references
+    assert image.references == []  # nothing in the text cites Figure 2
+    caption_elements = {e.text: e for e in parsed.elements if e.kind == ElementKind.CAPTION}
+    assert caption_elements[PLOT_CAPTION].meta["caption_of"] == plot.id
+
+
+def test_table_markdown_has_the_header_row_and_cells(parsed_paper):
+    facts, parsed, _, _ = parsed_paper
+    table = _best(parsed.elements, ElementKind.TABLE, facts.table)
+    lines = table.markdown.splitlines()
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    assert header == facts.table_header  # "Dataset A" keeps its space
+    assert set(lines[1].replace("|", "")) == {"-"}
+    body = [[c.strip() for c in line.strip("|").split("|")] for line in lines[2:]]
+    assert body == facts.table_rows
+
+
+def test_formula_keeps_its_text(parsed_paper):
+    facts, parsed, _, _ = parsed_paper
+    formula = _best(parsed.elements, ElementKind.FORMULA, facts.formula)
+    assert "E = m c" in formula.text and "(1 + b)" in formula.text
+    assert formula.meta.get("label") == ["equation", 1]
+
+
+def test_crops_are_pngs_of_the_region_at_the_configured_dpi(parsed_paper):
+    import pymupdf
+
+    facts, parsed, data_dir, doc_id = parsed_paper
+    visuals = [e for e in parsed.elements if e.is_visual]
+    assert len(visuals) == 4
+    for element in visuals:
+        assert element.crop_path and element.crop_path.startswith(f"crops/{doc_id}/")
+        path = data_dir / element.crop_path
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        pix = pymupdf.Pixmap(str(path))
+        x0, y0, x1, y1 = element.bbox
+        want_w = (x1 - x0 + 2 * PAD_PT) * DPI / 72
+        want_h = (y1 - y0 + 2 * PAD_PT) * DPI / 72
+        assert abs(pix.width - want_w) <= 3 and abs(pix.height - want_h) <= 3, (
+            element.kind,
+            pix.width,
+            want_w,
+        )
+    assert all(e.crop_path is None for e in parsed.elements if not e.is_visual)
+
+
+def test_chunks_follow_sections_skip_furniture_and_give_each_visual_its_own(parsed_paper):
+    facts, parsed, _, _ = parsed_paper
+    headers = [e for e in parsed.elements if e.kind == ElementKind.HEADER]
+    footers = [e for e in parsed.elements if e.kind == ElementKind.FOOTER]
+    assert [e.page for e in headers] == [1, 2, 3] and all(e.text == HEADER_TEXT for e in headers)
+    assert [e.text for e in footers] == ["1", "2", "3"]  # page numbers
+
+    chunks = chunk_elements(parsed.elements, ChunkSettings(size=400, overlap=50))
+    furniture = {e.id for e in headers + footers}
+    assert not any(furniture & set(c.element_ids) for c in chunks)
+    assert not any(HEADER_TEXT in c.text for c in chunks)
+    text_chunks = [c for c in chunks if c.kind == ElementKind.TEXT]
+    for chunk in text_chunks:
+        if chunk.page > 1 or "Introduction" in (chunk.section or ""):
+            assert chunk.section in facts.sections
+            assert chunk.text.startswith(f"[{chunk.section}]")
+    visual_chunks = {c.kind: c for c in chunks if c.kind != ElementKind.TEXT}
+    assert set(visual_chunks) == {ElementKind.FIGURE, ElementKind.TABLE, ElementKind.FORMULA}
+    table_chunk = visual_chunks[ElementKind.TABLE]
+    assert TABLE_CAPTION in table_chunk.text and "| Dataset A |" in table_chunk.text
+    assert table_chunk.section == "3 Results"
+    # A linked caption is part of its visual's chunk, not repeated in the surrounding text.
+    assert not any(PLOT_CAPTION in c.text for c in text_chunks)
+
+
+def test_two_columns_are_read_column_by_column(tmp_path):
+    facts = make_two_column_pdf(tmp_path / "two.pdf")
+    parsed = parse_pdf(facts.path, "b" * 64, tmp_path / "crops", IngestSettings())
+    texts = [e.text for e in sorted(parsed.elements, key=lambda e: e.order) if e.kind == ElementKind.TEXT]
+    markers = [t.split()[0] for t in texts]
+    assert markers == [p.split()[0] for p in facts.left_paragraphs + facts.right_paragraphs]
+
+
+@pytest.mark.slow
+def test_scanned_page_is_ocrd_and_searchable_through_the_isolated_parser(tmp_path):
+    path = make_scanned_pdf(tmp_path / "scan.pdf")
+    parsed: ParsedDocument = parse_pdf_isolated(
+        path, "c" * 64, tmp_path / "crops", IngestSettings(ocr_dpi=100)
+    )
+    assert parsed.stats["ocr_pages"] == 1
+    text = " ".join(e.text for e in parsed.elements).lower()
+    assert "hidden message" in text and "lazy dog" in text
+    assert all(e.meta.get("ocr") for e in parsed.elements)
+    chunks = chunk_elements(parsed.elements, ChunkSettings())
+    assert any("quick brown fox" in c.text.lower() for c in chunks)
+
+
+def test_ocr_can_be_switched_off(tmp_path):
+    path = make_scanned_pdf(tmp_path / "scan.pdf")
+    parsed = parse_pdf(path, "c" * 64, tmp_path / "crops", IngestSettings(ocr=False))
+    assert parsed.stats["ocr_pages"] == 0
+    assert not any(e.text for e in parsed.elements)
+
+
+@pytest.mark.slow
+def test_pymupdf_layout_backend_finds_the_plot_and_the_table(tmp_path):
+    facts = make_paper_pdf(tmp_path / "paper.pdf")
+    parsed = parse_pdf(facts.path, "e" * 64, tmp_path / "crops", IngestSettings(layout="pymupdf", dpi=72))
+    assert parsed.stats["layout"] == "pymupdf"
+    plot = _best(parsed.elements, ElementKind.FIGURE, facts.plot)
+    table = _best(parsed.elements, ElementKind.TABLE, facts.table)
+    assert _overlap_share(plot.bbox, facts.plot.rect) > 0.8
+    assert _overlap_share(table.bbox, facts.table.rect) > 0.8
+    assert plot.caption == PLOT_CAPTION and table.caption == TABLE_CAPTION
+    assert table.markdown and "Dataset A" in table.markdown.splitlines()[0]
+    assert not any(HEADER_TEXT in c.text for c in chunk_elements(parsed.elements, ChunkSettings()))
+
+
+def test_rapid_layout_is_reported_unavailable_not_replaced(tmp_path):
+    facts = make_paper_pdf(tmp_path / "paper.pdf")
+    with pytest.raises(BackendUnavailableError, match="rapid-layout"):
+        parse_pdf(facts.path, "f" * 64, tmp_path / "crops", IngestSettings(layout="rapid"))
+
+
+def test_real_two_column_paper_tables_captions_and_order(bench_papers, tmp_path):
+    path = bench_papers / "1903.10676.pdf"
+    if not path.is_file():
+        pytest.skip("1903.10676.pdf is not in the bench papers")
+    parsed = parse_pdf(path, "a" * 64, tmp_path / "crops", IngestSettings(dpi=72))
+    tables = sorted(
+        (e for e in parsed.elements if e.kind == ElementKind.TABLE), key=lambda e: e.meta["label"][1]
+    )
+    assert [t.meta["label"] for t in tables] == [["table", 1], ["table", 2]]
+    assert tables[0].caption.startswith("Table 1:") and tables[1].caption.startswith("Table 2:")
+    assert all(t.markdown and (tmp_path / t.crop_path).is_file() for t in tables)
+    assert "SCIBERT" in tables[1].markdown.splitlines()[0]  # the header row of Table 2
+    # Two columns: the left column's "4.3 Multiple Domains" is read before the right's "5 Discussion".
+    titles = [e.text for e in parsed.elements if e.kind == ElementKind.TITLE]
+    assert titles.index("4.3 Multiple Domains") < titles.index("5 Discussion")
+    discussion = next(e for e in parsed.elements if e.text == "5.1 Effect of Finetuning")
+    after = [e for e in parsed.elements if e.order > discussion.order and e.kind == ElementKind.TEXT]
+    assert after and all(e.section == "5.1 Effect of Finetuning" for e in after[:1])
