@@ -9,23 +9,42 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from paperlens import errors
 from paperlens.config import IngestSettings
 from paperlens.ingest.parse import ParsedDocument, ProgressFn, parse_pdf
 
+#: ``parse_pdf``'s signature. Tests pass a module-level function that hangs or eats memory, so the limits are
+#: exercised for real; it must be importable by name in the child (the spawn start method pickles it).
+ParseFn = Callable[..., ParsedDocument]
 
-def _child(conn, path: str, document_id: str, crops_dir: str, settings_json: str, title: str) -> None:
+
+def _child(
+    conn,
+    path: str,
+    document_id: str,
+    crops_dir: str,
+    settings_json: str,
+    title: str,
+    parse_fn: ParseFn = parse_pdf,
+) -> None:
     import resource
 
     settings = IngestSettings.model_validate_json(settings_json)
+    if settings.layout != "pymupdf" and "pymupdf" not in sys.modules:
+        # ``import pymupdf`` (2.0) also loads its ONNX layout model when pymupdf-layout is installed: ~2 s and
+        # a few hundred MB per child that the other backends never use. A None entry makes that optional
+        # import fail fast, which PyMuPDF handles.
+        sys.modules["pymupdf.layout"] = None  # type: ignore[assignment]
     limit = settings.parse_memory_mb * 1024 * 1024
     with contextlib.suppress(ValueError, OSError):  # a platform without the limit parses unlimited
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
-        parsed = parse_pdf(
+        parsed = parse_fn(
             Path(path),
             document_id,
             Path(crops_dir),
@@ -35,11 +54,13 @@ def _child(conn, path: str, document_id: str, crops_dir: str, settings_json: str
         )
         conn.send(("ok", parsed.model_dump_json()))
     except errors.PaperlensError as exc:
-        conn.send(("error", type(exc).__name__, exc.message))
+        conn.send(("error", type(exc).__name__, exc.message, exc.code))
     except MemoryError:
-        conn.send(("error", "ParseFailedError", "the PDF needed more memory than the parser is allowed"))
+        message = f"the PDF needed more memory than the parser is allowed ({settings.parse_memory_mb} MB)"
+        conn.send(("error", "ParseFailedError", message, "parse_out_of_memory"))
     except Exception as exc:  # anything else is a parser failure on this file, not a crash of ours
-        conn.send(("error", "ParseFailedError", f"the PDF could not be parsed: {type(exc).__name__}: {exc}"))
+        message = f"the PDF could not be parsed: {type(exc).__name__}: {exc}"
+        conn.send(("error", "ParseFailedError", message, "parse_failed"))
     finally:
         conn.close()
 
@@ -58,12 +79,21 @@ def parse_pdf_isolated(
     settings: IngestSettings,
     progress: ProgressFn | None = None,
     fallback_title: str = "",
+    parse_fn: ParseFn = parse_pdf,
 ) -> ParsedDocument:
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
     proc = ctx.Process(
         target=_child,
-        args=(child, str(path), document_id, str(crops_dir), settings.model_dump_json(), fallback_title),
+        args=(
+            child,
+            str(path),
+            document_id,
+            str(crops_dir),
+            settings.model_dump_json(),
+            fallback_title,
+            parse_fn,
+        ),
         daemon=True,
     )
     proc.start()
@@ -97,7 +127,8 @@ def parse_pdf_isolated(
             elif message[0] == "ok":
                 return ParsedDocument.model_validate_json(message[1])
             else:
-                raise _error_class(message[1])(message[2])
+                code = message[3] if len(message) > 3 else None
+                raise _error_class(message[1])(message[2], code=code)
     finally:
         if proc.is_alive():
             proc.kill()

@@ -1,0 +1,122 @@
+"""The isolated parser: a PDF that hangs, crashes or eats memory fails with a typed error; the parent goes on.
+
+The misbehaving "parsers" below are module-level functions handed to ``parse_pdf_isolated(parse_fn=...)``:
+the real child process, limits and messages are exercised; only what runs inside the child misbehaves on
+purpose. Broken and encrypted PDFs go through the real parser.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from pdf_factory import (
+    make_corrupt_pdf,
+    make_encrypted_pdf,
+    make_paper_pdf,
+    make_text_pdf,
+    make_truncated_pdf,
+    make_zero_page_pdf,
+)
+
+from paperlens.config import IngestSettings
+from paperlens.errors import CorruptPdfError, EncryptedPdfError, ParseFailedError
+from paperlens.ingest.isolate import parse_pdf_isolated
+from paperlens.models import ElementKind
+
+
+def hanging_parser(path, document_id, crops_dir, settings, progress=None, fallback_title=""):
+    progress(1, 100)  # it starts, then never finishes: an endless loop in a hostile file
+    while True:
+        time.sleep(1)
+
+
+def memory_eating_parser(path, document_id, crops_dir, settings, progress=None, fallback_title=""):
+    hoard = []
+    while True:  # a decompression bomb: keeps allocating until something stops it
+        hoard.append(bytearray(64 * 1024 * 1024))
+
+
+def crashing_parser(path, document_id, crops_dir, settings, progress=None, fallback_title=""):
+    os.abort()  # a segfault in native code looks like this to the parent: the process just dies
+
+
+def _parses_fine_afterwards(tmp_path) -> None:
+    facts = make_paper_pdf(tmp_path / "good.pdf")
+    parsed = parse_pdf_isolated(facts.path, "9" * 64, tmp_path / "crops", IngestSettings(dpi=72))
+    assert parsed.pages == 3
+    assert any(e.kind == ElementKind.TABLE for e in parsed.elements)
+
+
+def test_a_hang_is_stopped_at_the_time_limit(tmp_path):
+    path = make_text_pdf(tmp_path / "a.pdf")
+    progress = []
+    started = time.monotonic()
+    with pytest.raises(ParseFailedError) as info:
+        parse_pdf_isolated(
+            path,
+            "1" * 64,
+            tmp_path / "crops",
+            IngestSettings(parse_timeout_s=4),
+            progress=lambda done, total: progress.append((done, total)),
+            parse_fn=hanging_parser,
+        )
+    assert info.value.code == "parse_timeout"
+    assert "longer than 4 s" in info.value.message
+    assert time.monotonic() - started < 60
+    _parses_fine_afterwards(tmp_path)
+
+
+def test_a_memory_blow_up_hits_the_memory_limit(tmp_path):
+    path = make_text_pdf(tmp_path / "a.pdf")
+    with pytest.raises(ParseFailedError) as info:
+        parse_pdf_isolated(
+            path,
+            "2" * 64,
+            tmp_path / "crops",
+            IngestSettings(parse_memory_mb=512, parse_timeout_s=120),
+            parse_fn=memory_eating_parser,
+        )
+    assert info.value.code == "parse_out_of_memory"
+    assert "512 MB" in info.value.message
+    _parses_fine_afterwards(tmp_path)
+
+
+def test_a_crash_of_the_parser_process_is_reported(tmp_path):
+    path = make_text_pdf(tmp_path / "a.pdf")
+    with pytest.raises(ParseFailedError) as info:
+        parse_pdf_isolated(path, "3" * 64, tmp_path / "crops", IngestSettings(), parse_fn=crashing_parser)
+    assert info.value.code == "parser_crashed"
+    assert "died" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "code"),
+    [
+        (make_corrupt_pdf, CorruptPdfError, "corrupt_pdf"),
+        (make_zero_page_pdf, CorruptPdfError, "corrupt_pdf"),
+        (lambda p: make_encrypted_pdf(p, user_password="secret"), EncryptedPdfError, "encrypted_pdf"),
+    ],
+    ids=["corrupt", "zero-pages", "encrypted-needs-password"],
+)
+def test_unusable_pdfs_fail_with_their_own_typed_error(tmp_path, make, error, code):
+    path = make(tmp_path / "bad.pdf")
+    with pytest.raises(error) as info:
+        parse_pdf_isolated(path, "4" * 64, tmp_path / "crops", IngestSettings())
+    assert info.value.code == code and info.value.http_status < 500
+
+
+def test_encrypted_pdf_without_a_user_password_is_parsed(tmp_path):
+    path = make_encrypted_pdf(tmp_path / "locked.pdf")  # owner password only: opens for everyone
+    parsed = parse_pdf_isolated(path, "5" * 64, tmp_path / "crops", IngestSettings())
+    assert parsed.pages == 1
+    assert "Page 1." in " ".join(e.text for e in parsed.elements)
+
+
+def test_truncated_pdf_is_repaired_and_what_survives_is_parsed(tmp_path):
+    path = make_truncated_pdf(tmp_path / "cut.pdf")
+    parsed = parse_pdf_isolated(path, "6" * 64, tmp_path / "crops", IngestSettings(dpi=72))
+    assert parsed.stats["repaired"] is True
+    assert 1 <= parsed.pages <= 3
+    assert any(e.text for e in parsed.elements)
