@@ -243,11 +243,29 @@ def test_upload_ask_cite_search_delete_in_a_real_browser(server, browser, tmp_pa
     _shot(page, shots, "1-uploaded")
 
     # --- Ask about Figure 1 (Enter in the question box submits); the answer arrives as a stream of tokens.
+    # What the page shows at the first token (mutation observers run before the stream is read further):
+    # the retrieved evidence already, the first words of the answer, and the region marked busy.
+    page.evaluate(
+        """() => {
+            const area = document.querySelector('#answer-area');
+            new MutationObserver(() => {
+                if (area.dataset.tokens === '1' && !window.__firstToken) window.__firstToken = {
+                    evidence: document.querySelectorAll('#evidence li.hit').length,
+                    text: document.querySelector('#answer').textContent,
+                    busy: document.querySelector('#answer').getAttribute('aria-busy'),
+                    citations: document.querySelectorAll('#citations li').length,
+                };
+            }).observe(area, {attributes: true, attributeFilter: ['data-tokens']});
+        }"""
+    )
     page.fill("#question", "What does Figure 1 show? Training loss of the factory model over ten epochs")
     page.press("#question", "Enter")
     page.wait_for_selector("#answer-area[data-state=done], #answer-area[data-state=failed]", timeout=120_000)
     assert page.get_attribute("#answer-area", "data-state") == "done", page.locator("#alert").inner_text()
     assert int(page.get_attribute("#answer-area", "data-tokens")) >= 1
+    first = page.evaluate("window.__firstToken")
+    assert first["evidence"] >= 1 and first["text"].strip() and first["busy"] == "true", first
+    assert first["citations"] == 0, first  # citations come with the final event, after the text
     assert page.get_attribute("#answer", "aria-live") == "polite"
     assert page.get_attribute("#answer", "aria-busy") == "false"
     assert page.locator("#answer").inner_text().strip()

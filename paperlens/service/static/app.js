@@ -553,7 +553,12 @@ async function ask(question) {
     } else {
       let final = null;
       for await (const event of readEvents(response)) {
-        if (event.name === "token") {
+        if (event.name === "evidence") {
+          // What the answer will be drawn from, shown while it is still being written.
+          const evidence = (event.data && event.data.evidence) || [];
+          $("evidence-count").textContent = String(evidence.length);
+          $("evidence").replaceChildren(...evidence.map((h, i) => hitItem(h, i + 1)));
+        } else if (event.name === "token") {
           area.dataset.tokens = String(Number(area.dataset.tokens || 0) + 1);
           const text = typeof event.data === "string" ? event.data : event.data.text || "";
           answer.firstChild.append(text);
