@@ -12,7 +12,13 @@ from paperlens.generate.prompts import (
     remove_citations,
     strip_external_links,
 )
-from paperlens.generate.text import normalise_space, overlap, split_sentences, strip_section_prefix
+from paperlens.generate.text import (
+    content_words,
+    normalise_space,
+    overlap,
+    split_sentences,
+    strip_section_prefix,
+)
 from paperlens.models import VISUAL_KINDS, Answer, Citation, Hit
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -59,6 +65,30 @@ def _claim_for(text: str, n: int) -> str:
     return text
 
 
+#: An uncited sentence is attributed to a passage holding at least this share of its content words.
+ATTRIBUTION_OVERLAP = 0.6
+
+
+def attribute_sentences(text: str, evidence: Sequence[Hit]) -> tuple[str, list[int]]:
+    """Cite an answer that cites nothing (small local models often don't): each sentence gets ``[n]`` for the
+    passage holding most of its content words, if that is at least ATTRIBUTION_OVERLAP of them and three words
+    or more; a sentence no passage supports stays uncited. Returns (text, the numbers attributed)."""
+    out, numbers = [], []
+    for sentence in split_sentences(text):
+        words = content_words(sentence)
+        scores = [overlap(sentence, strip_section_prefix(hit.text)) for hit in evidence]
+        best = max(range(len(scores)), key=scores.__getitem__, default=None)
+        if best is None or len(words) < 3 or scores[best] < ATTRIBUTION_OVERLAP:
+            out.append(sentence)
+            continue
+        n = best + 1
+        body, end = (sentence[:-1], sentence[-1]) if sentence[-1] in ".!?" else (sentence, "")
+        out.append(f"{body} [{n}]{end}")
+        if n not in numbers:
+            numbers.append(n)
+    return " ".join(out), numbers
+
+
 def build_answer(
     text: str,
     evidence: Sequence[Hit],
@@ -95,7 +125,14 @@ def build_answer(
             answer=NOT_FOUND, citations=[], evidence=list(evidence), backend=backend, warnings=warnings
         )
     if not valid:
-        warnings.append("the answer cites no evidence: treat it as unsupported")
+        text, valid = attribute_sentences(text, evidence)
+        if valid:
+            listed = ", ".join(f"[{n}]" for n in valid)
+            warnings.append(
+                f"the model cited nothing; {listed} attributed by matching its sentences to the evidence"
+            )
+        else:
+            warnings.append("the answer cites no evidence: treat it as unsupported")
     citations: list[Citation] = []
     for n in valid:
         hit = evidence[n - 1]

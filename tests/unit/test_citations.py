@@ -124,3 +124,20 @@ def test_quotes_prefer_the_sentence_an_extractive_claim_copies():
         "The corpus has 3.17B tokens in total."
     )
     assert best_quote("the number of papers", evidence) == "We use 1.14M papers."
+
+
+def test_an_answer_that_cites_nothing_gets_citations_attributed_by_matching_and_flagged():
+    text = "SciBERT's corpus has 3.17B tokens in total. It was also trained on BooksCorpus and Wikipedia."
+    answer = build_answer(text, EVIDENCE, backend="local")
+    # The supported sentence gets [1]; the made-up one stays uncited.
+    assert answer.answer == (
+        "SciBERT's corpus has 3.17B tokens in total [1]. It was also trained on BooksCorpus and Wikipedia."
+    )
+    assert [c.n for c in answer.citations] == [1]
+    assert answer.citations[0].quote == "The corpus has 3.17B tokens in total."
+    assert answer.warnings == [
+        "the model cited nothing; [1] attributed by matching its sentences to the evidence"
+    ]
+    # An answer that cites anything itself is left as the model wrote it.
+    cited = build_answer("Overlap is 42% [3]. The corpus has 3.17B tokens in total.", EVIDENCE, "local")
+    assert [c.n for c in cited.citations] == [3] and cited.warnings == []
