@@ -140,6 +140,10 @@ function reportError(err, what) {
   showAlert(`${what}: ${err && err.message ? err.message : err}${code}`);
 }
 
+function announce(message) {
+  $("announcer").textContent = message;
+}
+
 function needKey(message) {
   $("key-note").textContent = `The server wants an API key: ${message || "401 Unauthorized"}`;
   $("key-note").classList.add("warn");
@@ -372,6 +376,8 @@ function jobRow(name) {
   return {
     row,
     update(statusName, text, progress) {
+      // Screen readers hear each change of state once ("done"), not every percent of progress.
+      if (row.dataset.status !== statusName) announce(`${name}: ${text}`);
       row.dataset.status = statusName;
       status.textContent = text;
       if (progress === null) bar.removeAttribute("value");
