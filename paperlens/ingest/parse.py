@@ -172,6 +172,7 @@ def parse_pdf(
 ) -> ParsedDocument:
     from paperlens.ingest.layout import make_layout_backend
     from paperlens.ingest.layout.extract import body_font_size, extract_page
+    from paperlens.ingest.layout.furniture import mark_furniture, recurring_furniture
     from paperlens.ingest.layout.link import link_captions
     from paperlens.ingest.ocr import lines_to_blocks, needs_ocr, ocr_lines
 
@@ -191,6 +192,7 @@ def parse_pdf(
             contents.append(extract_page(page))
         body = body_font_size(contents)
         has_text_layer = any(c.blocks for c in contents)
+        recurring = recurring_furniture(contents)
 
         elements: list[Element] = []
         ocr_pages = 0
@@ -203,6 +205,7 @@ def parse_pdf(
             # A fully scanned document has no text layer to measure; each OCR'd page measures its own.
             content.body_size = body if has_text_layer or not content.ocr else body_font_size([content])
             boxes = backend.analyze(page, content)
+            mark_furniture(boxes, content, recurring)
             link_captions(boxes)
             elements.extend(_page_elements(page, content, boxes, document_id, crops_dir, settings))
             if progress:

@@ -219,3 +219,26 @@ def test_real_two_column_paper_tables_captions_and_order(bench_papers, tmp_path)
     discussion = next(e for e in parsed.elements if e.text == "5.1 Effect of Finetuning")
     after = [e for e in parsed.elements if e.order > discussion.order and e.kind == ElementKind.TEXT]
     assert after and all(e.section == "5.1 Effect of Finetuning" for e in after[:1])
+
+
+def test_recurring_headers_and_page_numbers_outside_the_margin_are_furniture():
+    from paperlens.ingest.layout.base import LayoutBox, PageContent, TextBlock
+    from paperlens.ingest.layout.furniture import mark_furniture, recurring_furniture
+
+    def page(n: int) -> PageContent:
+        blocks = [
+            TextBlock(bbox=(54, 63, 558, 70), text=f"Short Title of the Paper {n}"),  # below the 7% margin
+            TextBlock(bbox=(72, 120, 520, 300), text="Body text " * 30, lines=10),
+            TextBlock(bbox=(288, 772, 310, 782), text=str(4968 + n)),  # ACL-style number, 60 pt up
+        ]
+        return PageContent(number=n, width=595, height=842, blocks=blocks, graphics=[])
+
+    contents = [page(n) for n in range(1, 6)]
+    recurring = recurring_furniture(contents)
+    boxes = [LayoutBox(ElementKind.TEXT, b.bbox, b.text) for b in contents[2].blocks]
+    mark_furniture(boxes, contents[2], recurring)
+    assert [b.kind for b in boxes] == [ElementKind.HEADER, ElementKind.TEXT, ElementKind.FOOTER]
+    # A line that appears once in the top band is content (e.g. a heading), not furniture.
+    lone = [LayoutBox(ElementKind.TITLE, (72, 70, 300, 84), "1 Introduction")]
+    mark_furniture(lone, contents[0], recurring)
+    assert lone[0].kind == ElementKind.TITLE

@@ -31,6 +31,7 @@ _HEADING_WORDS = re.compile(
     re.I,
 )
 _EQ_NUMBER_ONLY = re.compile(r"^\(\d{1,3}[a-z]?\)$")
+_TABLE_DIGITS = 0.2  # share of digits above which a long block reads as table rows, not prose
 _MATHY = re.compile(r"[=<>≤≥≈∑∏∫∈∂±×·/^_]")
 
 
@@ -109,10 +110,12 @@ def cluster_graphics(graphics: list[Graphic]) -> list[_Cluster]:
 
 
 def _is_paragraph(b: TextBlock, body: float) -> bool:
-    """Running text: several long lines at the body size. Figure labels and table cells are not."""
+    """Running text: several long lines at the body size. Figure labels and table cells are not, and neither
+    are table rows that PyMuPDF joined into one wide block (mostly numbers)."""
     if b.lines < 2 or len(b.text) < 120 or abs(b.size - body) > 0.8:
         return False
-    return len(b.text) / b.lines >= 35 and b.math < 0.4
+    digits = sum(ch.isdigit() for ch in b.text) / len(b.text)
+    return len(b.text) / b.lines >= 35 and b.math < 0.4 and digits < _TABLE_DIGITS
 
 
 def _is_furniture(b: TextBlock, c: PageContent) -> ElementKind | None:
@@ -179,10 +182,12 @@ def _grow(
             items.append((box[3] if up else box[1], "g", k, box))
     items.sort(key=lambda t: -t[0] if up else t[0])
     region = _Region()
+    # White space scales with the type: a page set at 2x (posters, scaled reprints) has 2x the gaps.
+    max_gap = _MAX_GAP * max(1.0, body / 10.0)
     edge = caption[1] if up else caption[3]
     for pos, what, idx, box in items:
         gap = (edge - pos) if up else (pos - edge)
-        if gap > _MAX_GAP and not (region.bbox and _inside(box, region.bbox)):
+        if gap > max_gap and not (region.bbox and _inside(box, region.bbox)):
             break
         if what == "b":
             block = c.blocks[idx]
@@ -296,6 +301,13 @@ def _visual(kind: str, region: _Region, c: PageContent, clusters: list[_Cluster]
     return LayoutBox(element_kind, region.bbox, text, meta)
 
 
+def _same_column(a: BBox, b: BBox, page_width: float) -> bool:
+    mid = page_width / 2
+    if b[0] < mid - 12 and b[2] > mid + 12:  # a full-width formula: its lines span both halves
+        return True
+    return (a[2] <= mid + 12) if (b[0] + b[2]) / 2 < mid else (a[0] >= mid - 12)
+
+
 def _formulas(c: PageContent, free: set[int], body: float) -> list[LayoutBox]:
     picked = [i for i in sorted(free, key=lambda i: c.blocks[i].bbox[1]) if _is_formula(c.blocks[i], body)]
     groups: list[list[int]] = []
@@ -313,10 +325,16 @@ def _formulas(c: PageContent, free: set[int], body: float) -> list[LayoutBox]:
         box = c.blocks[group[0]].bbox
         for i in group[1:]:
             box = _union(box, c.blocks[i].bbox)
-        # An equation number set as its own block on the same line belongs to the formula.
-        for j in list(free):
+        # Short pieces set beside the formula on its lines belong to it: the equation number "(1)", and the
+        # denominator of a fraction that PyMuPDF put in its own block ("J + C (1)"). Only from the same
+        # column, so a heading in the other column at the same height stays out.
+        for j in sorted(free, key=lambda j: c.blocks[j].bbox[1]):
             b = c.blocks[j]
-            if j not in group and _EQ_NUMBER_ONLY.match(b.text) and b.bbox[1] < box[3] and b.bbox[3] > box[1]:
+            if j in group or not _same_column(b.bbox, box, c.width):
+                continue
+            y_overlap = min(b.bbox[3], box[3]) - max(b.bbox[1], box[1])
+            short = _EQ_NUMBER_ONLY.match(b.text) or (len(b.text) <= 60 and b.lines <= 2)
+            if y_overlap > 0.3 * min(b.height, box[3] - box[1]) and short and not _is_paragraph(b, body):
                 group.append(j)
                 box = _union(box, b.bbox)
         for i in group:
