@@ -20,8 +20,7 @@ from pathlib import Path
 from paperlens import __version__
 from paperlens.config import Settings
 from paperlens.errors import EmptyUploadError, IndexMismatchError, NotAPdfError
-from paperlens.generate import build_generator
-from paperlens.generate.citations import build_answer
+from paperlens.generate import answer_question, build_generator
 from paperlens.index.embed import build_embedder
 from paperlens.index.embed.clip import build_image_embedder
 from paperlens.index.store import Store
@@ -387,8 +386,8 @@ class Engine:
         collections: Sequence[str] | None = None,
     ) -> Answer:
         evidence = self.search(question, k=k, document_ids=document_ids, collections=collections)
-        text = self.generator.generate(question, evidence)
-        return build_answer(text, evidence, backend=self.generator.name)
+        # The same checks as the streamed path (routes_query uses stream_answer over the same evidence).
+        return answer_question(question, evidence, self.generator)
 
     def _image_health(self) -> dict:
         if self.image_embedder is None:

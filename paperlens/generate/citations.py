@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from paperlens.generate.base import NOT_FOUND
 from paperlens.generate.prompts import (
+    WITHHELD,
     is_not_found,
     looks_like_instruction,
     remove_citations,
@@ -38,7 +39,10 @@ def best_quote(claim: str, evidence_text: str, max_chars: int = 400) -> str:
     """The sentence of the evidence that best supports the claim: what a reader should look for on the page."""
     body = strip_section_prefix(evidence_text)
     claim = normalise_space(claim)
-    sentences = split_sentences(body) or [evidence_text]
+    # A quote is shown to the reader (maybe rendered as Markdown): never one carrying an injected instruction
+    # or an image/link that would fetch a URL.
+    sentences = [s for s in split_sentences(body) or [evidence_text] if not looks_like_instruction(s)]
+    sentences = [strip_external_links(s, [evidence_text])[0] for s in sentences] or [WITHHELD]
     if len(claim) > 20:
         verbatim = [s for s in sentences if claim in s]
         if verbatim:  # the claim quotes the evidence (extractive answers): that sentence is the quote

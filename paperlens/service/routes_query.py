@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterator
 
 from fastapi import APIRouter, Depends, Request
@@ -14,7 +13,7 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from paperlens.engine import Engine
 from paperlens.errors import BadInputError, PaperlensError
-from paperlens.generate.citations import build_answer
+from paperlens.generate import sse_format, stream_answer
 from paperlens.models import ElementKind
 from paperlens.service.auth import Tenant, tenant_for
 from paperlens.service.schemas import AskRequest, SearchRequest
@@ -147,25 +146,24 @@ async def search(request: Request, tenant: Tenant = Depends(tenant_for)):
 
 
 def _sse(event: str, data: dict) -> str:
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+    return sse_format({"event": event, "data": data})
 
 
 def _stream_events(engine: Engine, body: AskRequest, tenant: Tenant) -> Iterator[str]:
+    """``evidence`` first, then stream_answer's guarded ``token`` events and one ``final`` (or ``error``)."""
     try:
         evidence = engine.search(
             body.question, k=body.k, document_ids=body.document_ids, collections=tenant.visible
         )
-        yield _sse("evidence", {"evidence": [_hit_wire(h) for h in evidence]})
-        parts: list[str] = []
-        for token in engine.generator.stream(body.question, evidence):
-            parts.append(token)
-            yield _sse("token", {"text": token})
-        answer = build_answer("".join(parts), evidence, backend=engine.generator.name)
-        yield _sse("final", answer.model_dump(mode="json"))
     except PaperlensError as exc:
         yield _sse("error", {"code": exc.code, "message": exc.message})
+        return
     except Exception:
         yield _sse("error", {"code": "internal_error", "message": "answering failed; it has been logged"})
+        return
+    yield _sse("evidence", {"evidence": [_hit_wire(h) for h in evidence]})
+    for event in stream_answer(body.question, evidence, engine.generator):
+        yield sse_format(event)
 
 
 @router.post(
