@@ -138,4 +138,8 @@ def chunk_elements(elements: Sequence[Element], settings: ChunkSettings) -> list
                 group.append(tail)
         group.append(element)
     flush()
+    # Visual chunks are emitted as soon as they are met, text chunks when their group closes; put them back in
+    # reading order (by their first element) so neighbouring chunk ids are neighbours on the page.
+    position = {e.id: (e.page, e.order) for e in ordered}
+    chunks.sort(key=lambda c: position.get(c.element_ids[0], (c.page, 0)) if c.element_ids else (c.page, 0))
     return chunks

@@ -101,4 +101,16 @@ def test_a_heading_with_nothing_under_it_still_becomes_a_chunk():
         el(1, 1, ElementKind.FIGURE, "", "4 Conclusion", caption="Figure 3: The end."),
     ]
     chunks = chunk_elements(elements, ChunkSettings())
-    assert [c.text for c in chunks] == ["[4 Conclusion]\nFigure 3: The end.", "[4 Conclusion] 4 Conclusion"]
+    assert [c.text for c in chunks] == ["[4 Conclusion] 4 Conclusion", "[4 Conclusion]\nFigure 3: The end."]
+
+
+def test_chunks_come_out_in_reading_order():
+    elements = [
+        el(1, 0, ElementKind.TEXT, "Before.", "S"),
+        el(1, 1, ElementKind.FIGURE, "", "S", caption="Figure 1: Middle."),
+        el(1, 2, ElementKind.TEXT, "After.", "S"),
+        el(2, 0, ElementKind.TABLE, "cells", "S", caption="Table 1: Next page."),
+    ]
+    chunks = chunk_elements(elements, ChunkSettings())
+    assert [c.kind for c in chunks] == [ElementKind.TEXT, ElementKind.FIGURE, ElementKind.TABLE]
+    assert chunks[0].text == "[S] Before. After."  # text flows around the figure in one chunk
