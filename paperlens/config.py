@@ -36,6 +36,9 @@ class IngestSettings(_Section):
     ocr: bool = Field(True, description="OCR pages that have no text layer (rapidocr, offline)")
     ocr_dpi: int = Field(150, ge=72, le=400)
     parse_timeout_s: float = Field(300.0, gt=0, description="wall-clock limit for parsing one PDF")
+    parse_timeout_per_page_s: float = Field(
+        10.0, ge=0, description="added to parse_timeout_s for each page (OCR of a scanned page takes seconds)"
+    )
     parse_memory_mb: int = Field(4096, ge=256, description="address-space limit of the parser process")
     max_pages: int = Field(2000, ge=1, description="PDFs with more pages are refused")
     max_page_side_pt: float = Field(14400.0, description="pages larger than this (points) are refused")

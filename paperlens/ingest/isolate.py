@@ -98,13 +98,15 @@ def parse_pdf_isolated(
     )
     proc.start()
     child.close()
-    deadline = time.monotonic() + settings.parse_timeout_s
+    started = time.monotonic()
+    deadline = started + settings.parse_timeout_s
+    limit_s = settings.parse_timeout_s
     try:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise errors.ParseFailedError(
-                    f"parsing took longer than {settings.parse_timeout_s:g} s and was stopped",
+                    f"parsing took longer than {limit_s:g} s and was stopped",
                     code="parse_timeout",
                 )
             if not parent.poll(min(remaining, 0.5)):
@@ -122,6 +124,10 @@ def parse_pdf_isolated(
                     f"the parser process died (exit code {proc.exitcode}) on this PDF", code="parser_crashed"
                 ) from None
             if message[0] == "progress":
+                # Once the page count is known, long documents get their per-page allowance: a 100-page
+                # scanned deck needs minutes of OCR, a hang on page 1 of it is still stopped.
+                limit_s = settings.parse_timeout_s + settings.parse_timeout_per_page_s * message[2]
+                deadline = started + limit_s
                 if progress:
                     progress(message[1], message[2])
             elif message[0] == "ok":

@@ -196,6 +196,8 @@ def parse_pdf(
 
         elements: list[Element] = []
         ocr_pages = 0
+        if progress:
+            progress(0, doc.page_count)  # tells the isolating parent the page count (its time allowance)
         for content in contents:
             page = doc[content.number - 1]
             if settings.ocr and not content.blocks and needs_ocr(page):

@@ -58,12 +58,13 @@ def test_a_hang_is_stopped_at_the_time_limit(tmp_path):
             path,
             "1" * 64,
             tmp_path / "crops",
-            IngestSettings(parse_timeout_s=4),
+            # 3 s, plus 0.02 s for each of the 100 pages the parser announced: stopped after 5 s.
+            IngestSettings(parse_timeout_s=3, parse_timeout_per_page_s=0.02),
             progress=lambda done, total: progress.append((done, total)),
             parse_fn=hanging_parser,
         )
     assert info.value.code == "parse_timeout"
-    assert "longer than 4 s" in info.value.message
+    assert "longer than 5 s" in info.value.message
     assert time.monotonic() - started < 60
     _parses_fine_afterwards(tmp_path)
 
