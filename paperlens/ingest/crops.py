@@ -13,6 +13,16 @@ from typing import Any
 from paperlens.models import BBox
 
 PAD_PT = 2.0  # a little white space around the box so strokes on its edge are not cut
+MAX_PIXELS = 16_000_000  # a poster-sized figure at 200 DPI would need gigabytes; such crops get a lower DPI
+
+
+def capped_dpi(width_pt: float, height_pt: float, dpi: int, max_pixels: int = MAX_PIXELS) -> int:
+    """``dpi``, lowered just enough that a ``width_pt`` x ``height_pt`` region renders to at most
+    ``max_pixels`` pixels."""
+    pixels = width_pt * height_pt * (dpi / 72.0) ** 2
+    if pixels <= max_pixels:
+        return dpi
+    return max(1, int(dpi * (max_pixels / pixels) ** 0.5))
 
 
 def crop_box(bbox: BBox, page_rect: BBox) -> BBox:
@@ -31,7 +41,7 @@ def write_crop(page: Any, bbox: BBox, dpi: int, crops_dir: Path, document_id: st
     clip = crop_box(bbox, (rect.x0, rect.y0, rect.x1, rect.y1))
     if clip[2] - clip[0] < 1 or clip[3] - clip[1] < 1:
         return None
-    pix = page.get_pixmap(dpi=dpi, clip=clip, alpha=False)
+    pix = page.get_pixmap(dpi=capped_dpi(clip[2] - clip[0], clip[3] - clip[1], dpi), clip=clip, alpha=False)
     folder = crops_dir / document_id
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{name}.png"

@@ -33,6 +33,9 @@ def ocr_lines(page: Any, dpi: int) -> list[tuple[BBox, str, float]]:
     """Recognised lines as (bbox in PDF points, text, confidence)."""
     import numpy as np
 
+    from paperlens.ingest.crops import capped_dpi
+
+    dpi = capped_dpi(page.rect.width, page.rect.height, dpi)  # a poster-sized scan would not fit in memory
     pix = page.get_pixmap(dpi=dpi, colorspace="rgb", alpha=False)
     image = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, pix.n)
     result, _ = _engine()(image[:, :, ::-1].copy())  # rapidocr expects OpenCV's BGR order

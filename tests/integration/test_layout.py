@@ -242,3 +242,27 @@ def test_recurring_headers_and_page_numbers_outside_the_margin_are_furniture():
     lone = [LayoutBox(ElementKind.TITLE, (72, 70, 300, 84), "1 Introduction")]
     mark_furniture(lone, contents[0], recurring)
     assert lone[0].kind == ElementKind.TITLE
+
+
+def test_a_poster_sized_figure_is_cropped_at_a_lower_dpi_not_out_of_memory(tmp_path):
+    import pymupdf
+
+    from paperlens.ingest.crops import MAX_PIXELS
+
+    path = tmp_path / "poster.pdf"
+    doc = pymupdf.open()
+    page = doc.new_page(width=3000, height=3000)
+    shape = page.new_shape()
+    for i in range(20):  # a big vector plot: 20 bars over most of the page
+        shape.draw_rect(pymupdf.Rect(200 + i * 120, 2700 - i * 100, 280 + i * 120, 2700))
+    shape.finish(color=(0, 0, 0), fill=(0.2, 0.4, 0.8))
+    shape.commit()
+    page.insert_text((200, 2760), "Figure 1: Twenty bars.", fontsize=30)
+    doc.save(path)
+    doc.close()
+    parsed = parse_pdf(path, "p" * 64, tmp_path / "crops", IngestSettings(dpi=200))
+    figure = next(e for e in parsed.elements if e.kind == ElementKind.FIGURE)
+    assert figure.caption == "Figure 1: Twenty bars."
+    pix = pymupdf.Pixmap(str(tmp_path / figure.crop_path))
+    assert pix.width * pix.height <= MAX_PIXELS
+    assert pix.width > 2000  # still a useful image, not a thumbnail
