@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import logging
@@ -265,7 +266,16 @@ def bench(
         console.print("[red]error:[/red] --k takes integers like 1,3,5,10")
         raise typer.Exit(2) from exc
     settings = _settings(config)
-    run_bench(dataset_dir, out_dir, settings, ks, baseline, answers=answers)
+    choose_fn = None
+    if answers and settings.generate.backend != "extractive":
+        # Multiple choice with the configured LLM; the extractive backend uses the offline lexical chooser.
+        from paperlens.generate import build_generator
+        from paperlens.generate.choose import llm_choose
+        from paperlens.index.embed import build_embedder
+
+        generator = build_generator(settings.generate, build_embedder(settings.embed))
+        choose_fn = functools.partial(llm_choose, generator)
+    run_bench(dataset_dir, out_dir, settings, ks, baseline, answers=answers, choose_fn=choose_fn)
 
 
 def main() -> None:  # pragma: no cover - console entry
