@@ -19,7 +19,7 @@ from pathlib import Path
 
 from paperlens import __version__
 from paperlens.config import Settings
-from paperlens.errors import EmptyUploadError, IndexMismatchError, NotAPdfError
+from paperlens.errors import EmptyUploadError, IndexMismatchError, NotAPdfError, NotFoundError
 from paperlens.generate import answer_question, build_generator
 from paperlens.index.embed import build_embedder
 from paperlens.index.embed.clip import build_image_embedder
@@ -108,7 +108,7 @@ class Engine:
             image_vectors=self.image_vectors,
             image_embedder=self.image_embedder,
         )
-        self.generator = build_generator(settings.generate, self.embedder)
+        self.generator = build_generator(settings.generate, self.embedder, image_resolver=self.crop_for_hit)
         self.describer = self._build_describer()
         # One writer at a time: ingestion commits and deletions are serialised; searches never wait on parsing.
         self._write_lock = threading.Lock()
@@ -398,6 +398,16 @@ class Engine:
                 "reason": "disabled in config (no CLIP weights ship offline)",
             }
         return {"name": "open_clip", "model": self.image_embedder.model, "active": True}
+
+    def crop_for_hit(self, hit: Hit) -> Path | None:
+        """The crop PNG of a visual hit (what the qwen-vl answerer shows the model), or None."""
+        if not hit.element_id:
+            return None
+        try:
+            element = self.store.get_element(hit.element_id)
+        except NotFoundError:
+            return None
+        return self.settings.data_dir / element.crop_path if element.crop_path else None
 
     def health(self) -> dict:
         ingest = self.settings.ingest
