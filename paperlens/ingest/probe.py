@@ -14,6 +14,7 @@ Opening happens in a spawned process with a memory limit and a deadline, for the
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing as mp
 import re
 import zlib
@@ -24,6 +25,8 @@ from pydantic import BaseModel
 
 from paperlens import errors
 from paperlens.config import IngestSettings
+
+log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_S = 30.0
 _STEP = 1 << 16  # bytes inflated per step while counting a stream
@@ -199,3 +202,14 @@ def probe_pdf(path: Path, settings: IngestSettings, timeout_s: float = PROBE_TIM
             proc.kill()
         proc.join(5)
         parent.close()
+
+
+def warm_up() -> None:
+    """Start the probe's fork server now (it imports PyMuPDF: seconds), so the first upload does not wait."""
+    try:
+        if _context().get_start_method() == "forkserver":
+            from multiprocessing import forkserver
+
+            forkserver.ensure_running()
+    except Exception:  # only an optimisation: the first probe starts it otherwise
+        log.warning("could not start the probe's fork server early", exc_info=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from paperlens import __version__
 from paperlens.config import Settings, load_settings
 from paperlens.engine import Engine
+from paperlens.ingest.probe import warm_up as warm_up_probe
 from paperlens.service import routes_documents, routes_query
 from paperlens.service.errors import install_error_handlers
 from paperlens.service.jobs import JobRunner
@@ -31,6 +33,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.state.engine = engine or Engine(settings)
         app.state.runner = JobRunner(app.state.engine)
         app.state.runner.start()
+        # The upload probe's fork server imports PyMuPDF; started now, the first upload does not wait on it.
+        threading.Thread(target=warm_up_probe, name="paperlens-probe-warm-up", daemon=True).start()
         try:
             yield
         finally:

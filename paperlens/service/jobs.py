@@ -44,6 +44,9 @@ class JobRunner:
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            raise RuntimeError("the job runner is already running")
+        self._stop.clear()
         self.recover()
         self._thread = threading.Thread(target=self._loop, name="paperlens-jobs", daemon=True)
         self._thread.start()
