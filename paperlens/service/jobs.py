@@ -78,8 +78,9 @@ class JobRunner:
         return {"requeued": requeued, "finished": finished, "swept": swept}
 
     def _sweep(self) -> int:
-        """Remove files no document or waiting job owns: temp files of interrupted uploads and saves, PDFs of
-        jobs that failed or never got created, crops of documents whose transaction never committed."""
+        """Remove files no document or waiting job owns: temp files of interrupted uploads and vector saves,
+        PDFs of jobs that failed or never got created, crops of documents whose transaction never committed.
+        The service is the one writer of its data directory, so nothing here can be another process's work."""
         uploads, crops = self.settings.uploads_dir, self.settings.crops_dir
         waiting = {job.document_id for job in self.store.list_jobs(("queued", "running"))}
         removed = 0
@@ -92,6 +93,13 @@ class JobRunner:
                 if path.stem not in waiting and not self.store.has_document(path.stem):
                     path.unlink(missing_ok=True)
                     removed += 1
+        vectors = self.settings.vectors_dir
+        if (
+            vectors.is_dir()
+        ):  # a save killed between writing its temp file and renaming it (see VectorIndex.save)
+            for path in vectors.glob("*.faiss.*.tmp"):
+                path.unlink(missing_ok=True)
+                removed += 1
         if crops.is_dir():
             for path in crops.iterdir():
                 if path.is_dir() and path.name not in waiting and not self.store.has_document(path.name):

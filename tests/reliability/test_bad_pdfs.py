@@ -16,6 +16,8 @@ from hostile_pdfs import HOSTILE, raw_pdf, text_page
 from live_server import live_server
 from reliability_kit import faiss_file_ids, marked_pdf, service_settings, store_counts, upload
 
+pytestmark = pytest.mark.slow  # dozens of real ingestions, each in its own parser process
+
 LIMIT_MB = 2
 SENTINEL = "sentinelite"
 

@@ -14,6 +14,8 @@ import pytest
 from live_server import live_server
 from reliability_kit import faiss_file_ids, marked_pdf, service_settings, store_counts, upload
 
+pytestmark = pytest.mark.slow  # dozens of real ingestions, each in its own parser process
+
 UPLOADS, SEARCHES = 20, 50
 QUEUE_LIMIT = 6
 SEED_MARKER = "seedocelot"
