@@ -115,11 +115,16 @@ class RetrieveSettings(_Section):
         "auto",
         description="flat: exact; ivf: approximate (FAISS IVF); auto: ivf from approximate_above vectors",
     )
-    approximate_above: int = Field(200_000, ge=1024, description="auto switches to IVF at this many vectors")
+    approximate_above: int = Field(50_000, ge=1024, description="auto switches to IVF at this many vectors")
     ivf_nprobe: int = Field(
         32, ge=1, description="IVF clusters scanned per query (more: slower, closer to exact)"
     )
-    faiss_threads: int = Field(1, ge=0, description="OpenMP threads per FAISS search; 0: FAISS's default")
+    omp_threads: int = Field(
+        0,
+        ge=0,
+        description="process-wide OpenMP threads, set at start-up (FAISS and torch share them): 1 stops one "
+        "flat search from spinning against concurrent requests on a busy machine; 0 leaves the default",
+    )
 
 
 class RerankSettings(_Section):

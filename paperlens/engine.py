@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 #: progress(stage, fraction of the whole job in 0..1)
 StageProgress = Callable[[str, float], None]
 
+#: Longest the FAISS files lag the store while documents keep arriving (see ``Engine.flush_vectors``).
+VECTOR_SAVE_INTERVAL_S = 30.0
+
 # Share of a job's progress bar each stage takes (parsing dominates on real papers).
 _STAGES = {"parse": (0.0, 0.6), "describe": (0.6, 0.8), "embed": (0.8, 0.97), "index": (0.97, 1.0)}
 
@@ -112,6 +115,8 @@ class Engine:
         self.describer = self._build_describer()
         # One writer at a time: ingestion commits and deletions are serialised; searches never wait on parsing.
         self._write_lock = threading.Lock()
+        self._vectors_dirty = False
+        self._vectors_saved_at = time.monotonic()
 
     # -- set-up ----------------------------------------------------------------------------------------
     def identity(self) -> dict:
@@ -141,7 +146,7 @@ class Engine:
             kind=retrieve.vector_index,
             approximate_above=retrieve.approximate_above,
             nprobe=retrieve.ivf_nprobe,
-            threads=retrieve.faiss_threads or None,
+            threads=retrieve.omp_threads or None,
         )
 
     def _open_image_index(self) -> None:
@@ -212,7 +217,32 @@ class Engine:
         return build_describer(self.settings.describe)
 
     def close(self) -> None:
+        self.flush_vectors()
         self.store.close()
+
+    # -- vector files ----------------------------------------------------------------------------------
+    def flush_vectors(self) -> None:
+        """Write the FAISS files if they changed since the last write (on close, and when the job queue
+        empties). Between writes the files may lag the store; that is safe, since opening compares their ids
+        with the store's and rebuilds from the stored vectors when they differ."""
+        with self._write_lock:
+            self._save_vectors()
+
+    def _vectors_changed(self) -> None:
+        # Under the write lock. Writing a whole index after every document costs O(index) per upload (O(n^2)
+        # over a corpus), so during a burst of ingestion the files are written at most every few seconds.
+        self._vectors_dirty = True
+        if time.monotonic() - self._vectors_saved_at >= VECTOR_SAVE_INTERVAL_S:
+            self._save_vectors()
+
+    def _save_vectors(self) -> None:
+        if not self._vectors_dirty:
+            return
+        self.vectors.save()
+        if self.image_vectors is not None:
+            self.image_vectors.save()
+        self._vectors_dirty = False
+        self._vectors_saved_at = time.monotonic()
 
     # -- ingestion -------------------------------------------------------------------------------------
     def ingest_path(
@@ -293,11 +323,10 @@ class Engine:
                 self._keep_original(path, document_id)
                 ids = self.store.add_document(document, elements, chunks, vectors, image_vectors)
                 self.vectors.add(ids, vectors)
-                self.vectors.save()
                 if self.image_vectors is not None and image_vectors:
                     positions = sorted(image_vectors)
                     self.image_vectors.add([ids[p] for p in positions], [image_vectors[p] for p in positions])
-                    self.image_vectors.save()
+                self._vectors_changed()
         except BaseException:
             if not self.store.has_document(document_id):
                 shutil.rmtree(crops_dir / document_id, ignore_errors=True)
@@ -351,9 +380,9 @@ class Engine:
         with self._write_lock:
             ids = self.store.delete_document(document_id)
             self.vectors.remove(ids)
-            self.vectors.save()
-            if self.image_vectors is not None and self.image_vectors.remove(ids):
-                self.image_vectors.save()
+            if self.image_vectors is not None:
+                self.image_vectors.remove(ids)
+            self._vectors_changed()
         shutil.rmtree(self.settings.crops_dir / document_id, ignore_errors=True)
         upload = self.settings.uploads_dir / f"{document_id}.pdf"
         upload.unlink(missing_ok=True)

@@ -1,0 +1,363 @@
+"""Search latency at scale: ``/v1/search`` over 100k synthetic chunks, exact (flat) vs approximate (IVF).
+
+    .venv/bin/python benchmarks/search_latency.py [--chunks 100000] [--queries 300] [--out report.json]
+
+What it does, and what is synthetic:
+1. Generates ``--chunks`` chunk texts (~1,000 characters each) over ``--docs`` documents from a made-up
+   vocabulary: each chunk mixes words of one of ``--topics`` topics with Zipf-distributed common words, so the
+   FTS5 keyword index sees realistic posting lists (a few very frequent words, a long tail).
+2. Chunk vectors are NOT embedded one by one (that would take an hour on 2 cores): each topic's word list is
+   embedded once with the configured text embedder, and each chunk's vector is its topic's vector plus noise,
+   normalised. The vectors therefore have the clustered shape of real embeddings, and real queries (embedded
+   by the server, as in production) land near the right clusters.
+3. Writes documents, chunks, vectors and FTS rows into the real SQLite store (build rate), then builds the
+   FAISS index from the store both ways (flat and IVF: build time, raw search time, recall@10 of IVF against
+   exact search for the same query vectors).
+4. For each layout, starts the real service (``create_app`` under uvicorn, in a child process, so its memory
+   is its own) on the same data directory and sends the queries over HTTP to ``POST /v1/search`` one at a time:
+   latency p50/p95 as the client sees it (query embedding, FAISS, FTS5, fusion, hit assembly, JSON, HTTP), and
+   the server's resident memory.
+
+Numbers depend on the machine and on what else runs on it; the report records both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+SYLLABLES = [c + v for c in "bcdfghklmnprstvz" for v in "aeiou"] + ["qua", "ex", "ion", "ent", "ar"]
+WORDS_PER_CHUNK = 150
+TOPIC_WORDS = 40
+TOPIC_SHARE = 0.25  # share of a chunk's words drawn from its topic
+NOISE = 0.5  # norm of the noise added to a topic vector (cosine to the topic ~ 0.9)
+
+
+# -- synthetic corpus --------------------------------------------------------------------------------------
+def make_vocabulary(rng: np.random.Generator, size: int) -> np.ndarray:
+    words: set[str] = set()
+    while len(words) < size:
+        n = int(rng.integers(2, 5))
+        words.add("".join(SYLLABLES[i] for i in rng.integers(0, len(SYLLABLES), n)))
+    return np.array(sorted(words))
+
+
+def make_corpus(n_chunks: int, n_topics: int, seed: int):
+    """(chunk texts, chunk topic ids, topic word lists, vocabulary)."""
+    rng = np.random.default_rng(seed)
+    vocab = make_vocabulary(rng, 20_000)
+    rng.shuffle(vocab)
+    # Topic words come from the rarer part of the vocabulary; common words follow Zipf over all of it.
+    topic_words = [rng.choice(vocab[2000:], TOPIC_WORDS, replace=False) for _ in range(n_topics)]
+    ranks = np.arange(1, len(vocab) + 1)
+    zipf = 1.0 / ranks**1.07
+    zipf /= zipf.sum()
+    topics = rng.integers(0, n_topics, n_chunks)
+    n_topic = int(WORDS_PER_CHUNK * TOPIC_SHARE)
+    common = rng.choice(len(vocab), size=(n_chunks, WORDS_PER_CHUNK - n_topic), p=zipf)
+    own = rng.integers(0, TOPIC_WORDS, size=(n_chunks, n_topic))
+    texts = []
+    for i in range(n_chunks):
+        words = np.concatenate([vocab[common[i]], topic_words[topics[i]][own[i]]])
+        rng.shuffle(words)
+        sentences = [" ".join(words[s : s + 15]) for s in range(0, len(words), 15)]
+        texts.append(". ".join(s.capitalize() for s in sentences) + ".")
+    return texts, topics, topic_words, vocab
+
+
+def make_queries(rng: np.random.Generator, topic_words, vocab, n: int) -> list[str]:
+    queries = []
+    for _ in range(n):
+        words = list(rng.choice(topic_words[int(rng.integers(len(topic_words)))], 4, replace=False))
+        words += list(vocab[rng.integers(0, 3000, 2)])
+        queries.append(f"what does the paper report about {' '.join(words)}?")
+    return queries
+
+
+# -- build -------------------------------------------------------------------------------------------------
+def build_store(settings, embedder, n_chunks: int, n_docs: int, n_topics: int, seed: int) -> dict:
+    from tqdm import tqdm
+
+    from paperlens.index.store import Store
+    from paperlens.models import Chunk, Document, ElementKind
+
+    t0 = time.perf_counter()
+    texts, topics, topic_words, vocab = make_corpus(n_chunks, n_topics, seed)
+    generate_s = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    topic_vectors = embedder.embed_passages([" ".join(words) for words in topic_words])
+    rng = np.random.default_rng(seed + 1)
+    noise = rng.standard_normal((n_chunks, embedder.dim)).astype(np.float32) * (NOISE / np.sqrt(embedder.dim))
+    vectors = topic_vectors[topics] + noise
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors_s = time.perf_counter() - t0
+
+    store = Store(settings.db_path)
+    identity = {"embedder": embedder.name, "model": embedder.model, "dim": embedder.dim}
+    store.set_meta("index_identity", json.dumps(identity, sort_keys=True))
+    per_doc = -(-n_chunks // n_docs)
+    kinds = [ElementKind.TEXT] * 8 + [ElementKind.FIGURE, ElementKind.TABLE]
+    t0 = time.perf_counter()
+    for d in tqdm(range(n_docs), desc="store", unit="doc"):
+        lo, hi = d * per_doc, min(n_chunks, (d + 1) * per_doc)
+        if lo >= hi:
+            break
+        doc_id = f"{d:064x}"
+        chunks = [
+            Chunk(
+                document_id=doc_id,
+                page=1 + (i - lo) // 4,
+                bbox=(72.0, 72.0, 520.0, 300.0),
+                kind=kinds[i % len(kinds)],
+                text=texts[i],
+            )
+            for i in range(lo, hi)
+        ]
+        document = Document(
+            id=doc_id, title=f"Synthetic paper {d}", pages=1 + (hi - lo) // 4, created_at=time.time()
+        )
+        store.add_document(document, [], chunks, vectors[lo:hi])
+    store_s = time.perf_counter() - t0
+    store.close()
+    return {
+        "chunks": n_chunks,
+        "documents": n_docs,
+        "topics": n_topics,
+        "generate_s": round(generate_s, 2),
+        "vectors_s": round(vectors_s, 2),
+        "store_insert_s": round(store_s, 2),
+        "store_chunks_per_s": round(n_chunks / store_s, 1),
+        "db_mb": round(settings.db_path.stat().st_size / 2**20, 1),
+        "_topic_words": topic_words,
+        "_vocab": vocab,
+    }
+
+
+def faiss_side_by_side(settings, embedder, queries: list[str], nprobes: list[int]) -> list[dict]:
+    """Build both layouts from the store; raw FAISS search time and IVF recall@10 against exact."""
+    from paperlens.index.store import Store
+    from paperlens.index.vectors import VectorIndex
+
+    store = Store(settings.db_path)
+    ids = store.chunk_ids()
+    query_vectors = [embedder.embed_query(q) for q in queries]
+    rows, exact = [], None
+    folder = Path(tempfile.mkdtemp(prefix="faiss-", dir=settings.data_dir))
+    for kind, nprobe in [("flat", 0)] + [("ivf", n) for n in nprobes]:
+        index = VectorIndex(folder / f"{kind}.faiss", embedder.dim, kind=kind, nprobe=nprobe or 1, threads=1)
+        t0 = time.perf_counter()
+        if kind == "flat" or nprobe == nprobes[0]:
+            index.load_or_rebuild(ids, store.iter_vectors())
+            build_s = time.perf_counter() - t0
+        else:
+            index.load_or_rebuild(ids, iter(()))  # the IVF file of the first nprobe, loaded
+            build_s = None
+        times, results = [], []
+        for q in query_vectors:
+            t = time.perf_counter()
+            results.append([i for i, _ in index.search(q, 10)])
+            times.append((time.perf_counter() - t) * 1000)
+        if kind == "flat":
+            exact = results
+        recall = np.mean([len(set(a) & set(b)) / max(len(a), 1) for a, b in zip(results, exact, strict=True)])
+        rows.append(
+            {
+                "index": kind if kind == "flat" else f"ivf nprobe={nprobe}",
+                "build_s": None if build_s is None else round(build_s, 2),
+                "faiss_p50_ms": round(statistics.median(times), 3),
+                "faiss_p95_ms": round(float(np.percentile(times, 95)), 3),
+                "recall_at_10_vs_exact": round(float(recall), 4),
+                "file_mb": round((folder / f"{kind}.faiss").stat().st_size / 2**20, 1),
+            }
+        )
+    store.close()
+    return rows
+
+
+# -- HTTP --------------------------------------------------------------------------------------------------
+SERVER = """
+import sys, uvicorn
+from paperlens.config import load_settings
+from paperlens.service.app import create_app
+uvicorn.run(create_app(load_settings()), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    """(current, peak) resident memory of a process, MiB, from /proc (Linux)."""
+    values = {}
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                key, value = line.split(":")
+                values[key] = int(value.split()[0]) / 1024
+    return round(values.get("VmRSS", 0.0), 1), round(values.get("VmHWM", 0.0), 1)
+
+
+def http_run(data_dir: Path, kind: str, queries: list[str], doc_ids: list[str], warmup: int) -> dict:
+    import httpx
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "PAPERLENS_DATA_DIR": str(data_dir),
+        "PAPERLENS_RETRIEVE__VECTOR_INDEX": kind,
+        "PAPERLENS_RETRIEVE__APPROXIMATE_ABOVE": "1024",
+        "PAPERLENS_DESCRIBE__BACKEND": "none",
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], env=env, cwd=REPO)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=url, timeout=120) as client:
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"the server exited with {proc.returncode}")
+                try:
+                    health = client.get("/v1/health").json()
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            startup_s = time.perf_counter() - t0
+            for q in queries[:warmup]:
+                client.post("/v1/search", json={"query": q, "k": 10}).raise_for_status()
+            plain, filtered = [], []
+            for n, q in enumerate(queries[warmup:]):
+                t = time.perf_counter()
+                r = client.post("/v1/search", json={"query": q, "k": 10})
+                plain.append((time.perf_counter() - t) * 1000)
+                r.raise_for_status()
+                assert len(r.json()["hits"]) == 10
+                if n % 3 == 0:  # a third of the queries again, restricted to one document
+                    body = {"query": q, "k": 10, "document_ids": [doc_ids[n % len(doc_ids)]]}
+                    t = time.perf_counter()
+                    client.post("/v1/search", json=body).raise_for_status()
+                    filtered.append((time.perf_counter() - t) * 1000)
+            rss, peak = rss_mb(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return {
+        "index": health.get("vector_index", kind),
+        "vectors": health["vectors"],
+        "startup_s": round(startup_s, 1),
+        "queries": len(plain),
+        "p50_ms": round(statistics.median(plain), 1),
+        "p95_ms": round(float(np.percentile(plain, 95)), 1),
+        "mean_ms": round(statistics.fmean(plain), 1),
+        "filtered_p50_ms": round(statistics.median(filtered), 1),
+        "filtered_p95_ms": round(float(np.percentile(filtered, 95)), 1),
+        "server_rss_mb": rss,
+        "server_peak_rss_mb": peak,
+    }
+
+
+def query_embedding_ms(embedder, queries: list[str]) -> float:
+    times = []
+    for q in queries:
+        t = time.perf_counter()
+        embedder.embed_query(q)
+        times.append((time.perf_counter() - t) * 1000)
+    return round(statistics.median(times), 2)
+
+
+def table(rows: list[dict]) -> str:
+    keys = list(rows[0])
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join("" if r.get(k) is None else str(r[k]) for k in keys) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--docs", type=int, default=1000)
+    parser.add_argument("--topics", type=int, default=500)
+    parser.add_argument("--queries", type=int, default=300, help="timed queries per layout")
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument(
+        "--nprobe", type=int, nargs="+", default=[8, 32, 64], help="IVF nprobe values to compare"
+    )
+    parser.add_argument("--index", nargs="+", default=["flat", "ivf"], choices=["flat", "ivf"])
+    parser.add_argument(
+        "--data-dir", type=Path, help="keep the built data here (default: a temporary folder)"
+    )
+    parser.add_argument("--out", type=Path, help="write the report as JSON here")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from paperlens.config import load_settings
+    from paperlens.index.embed import build_embedder
+
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="paperlens-latency-"))
+    settings = load_settings(data_dir=data_dir)
+    if settings.db_path.exists():
+        sys.exit(f"{settings.db_path} exists: give an empty --data-dir")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    embedder = build_embedder(settings.embed)
+
+    print(f"building {args.chunks} chunks in {data_dir} ...", flush=True)
+    build = build_store(settings, embedder, args.chunks, args.docs, args.topics, args.seed)
+    rng = np.random.default_rng(args.seed + 2)
+    queries = make_queries(rng, build.pop("_topic_words"), build.pop("_vocab"), args.queries + args.warmup)
+    doc_ids = [f"{d:064x}" for d in rng.integers(0, args.docs, 50)]
+
+    print("FAISS side by side ...", flush=True)
+    faiss_rows = faiss_side_by_side(settings, embedder, queries[: min(200, len(queries))], args.nprobe)
+    embed_ms = query_embedding_ms(embedder, queries[:100])
+
+    http_rows = []
+    for kind in args.index:
+        print(f"HTTP /v1/search with the {kind} index ...", flush=True)
+        http_rows.append(http_run(data_dir, kind, queries, doc_ids, args.warmup))
+
+    report = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_avg_1m": round(os.getloadavg()[0], 2),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "build": build,
+        "query_embedding_p50_ms": embed_ms,
+        "embedder": f"{embedder.name}:{embedder.model} ({embedder.dim}-d)",
+        "faiss": faiss_rows,
+        "http": http_rows,
+    }
+    print("\n## build\n" + table([build]))
+    print(f"\nquery embedding p50: {embed_ms} ms ({report['embedder']})")
+    print("\n## FAISS alone (one thread)\n" + table(faiss_rows))
+    print("\n## POST /v1/search over HTTP (k=10)\n" + table(http_rows))
+    print(f"\nload average (1 min) at the end: {report['machine']['load_avg_1m']} on {os.cpu_count()} CPUs")
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2))
+        print(f"report: {args.out}")
+
+
+if __name__ == "__main__":
+    main()
