@@ -230,7 +230,7 @@ class Engine:
 
     def _vectors_changed(self) -> None:
         # Under the write lock. Writing a whole index after every document costs O(index) per upload (O(n^2)
-        # over a corpus), so during a burst of ingestion the files are written at most every few seconds.
+        # over a corpus), so during a burst of ingestion they are written at most every VECTOR_SAVE_INTERVAL_S.
         self._vectors_dirty = True
         if time.monotonic() - self._vectors_saved_at >= VECTOR_SAVE_INTERVAL_S:
             self._save_vectors()

@@ -71,3 +71,8 @@ def faiss_file_ids(data_dir: Path) -> np.ndarray:
     if not index.ntotal:
         return np.array([], dtype=np.int64)
     return np.sort(faiss.vector_to_array(index.id_map))
+
+
+def live_vector_ids(server) -> list[int]:
+    """The chunk ids in the running service's in-memory FAISS index (the files may lag it by design)."""
+    return sorted(int(i) for i in server.app.state.engine.vectors.ids())

@@ -135,6 +135,7 @@ class JobRunner:
             try:
                 job = self.store.next_queued_job()
                 if job is None:
+                    self.engine.flush_vectors()  # the queue is empty: write what the last jobs added
                     self._wake.wait(1.0)
                     self._wake.clear()
                     continue

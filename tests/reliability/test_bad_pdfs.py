@@ -14,7 +14,7 @@ import httpx
 import pytest
 from hostile_pdfs import HOSTILE, raw_pdf, text_page
 from live_server import live_server
-from reliability_kit import faiss_file_ids, marked_pdf, service_settings, store_counts, upload
+from reliability_kit import live_vector_ids, marked_pdf, service_settings, store_counts, upload
 
 pytestmark = pytest.mark.slow  # dozens of real ingestions, each in its own parser process
 
@@ -241,7 +241,7 @@ def test_nothing_stored_is_damaged(server, sentinel, outcomes):
     assert counts["chunks_per_document"][sentinel["id"]] == sentinel["chunks"][sentinel["id"]]
     assert counts["fts_rows"] == len(counts["chunk_ids"]) and counts["orphan_elements"] == 0
     assert health["vectors"] == health["chunks"] == len(counts["chunk_ids"])
-    assert list(faiss_file_ids(server.settings.data_dir)) == counts["chunk_ids"]
+    assert live_vector_ids(server) == counts["chunk_ids"]
     # Every stored original belongs to a document; nothing else is left in the uploads folder.
     assert {p.stem for p in server.settings.uploads_dir.glob("*.pdf")} == {d["id"] for d in documents}
     assert _temp_files(server) == []

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from live_server import live_server
-from reliability_kit import faiss_file_ids, marked_pdf, service_settings, store_counts, upload
+from reliability_kit import live_vector_ids, marked_pdf, service_settings, store_counts, upload
 
 pytestmark = pytest.mark.slow  # dozens of real ingestions, each in its own parser process
 
@@ -86,7 +86,7 @@ def test_concurrent_uploads_and_searches_all_succeed_or_get_429(server, tmp_path
     counts = store_counts(server.settings.data_dir)
     assert health["vectors"] == health["chunks"] == len(counts["chunk_ids"])
     assert counts["fts_rows"] == len(counts["chunk_ids"]) and counts["integrity"] == "ok"
-    assert list(faiss_file_ids(server.settings.data_dir)) == counts["chunk_ids"]
+    assert live_vector_ids(server) == counts["chunk_ids"]
     assert len(counts["documents"]) == 1 + len(accepted)
     print(
         f"\nconcurrency: {UPLOADS} uploads -> {len(accepted)} accepted, {len(refused)} answered 429 (queue limit "
