@@ -12,10 +12,26 @@ from typing import Any
 from paperlens.models import BBox
 
 Word = tuple[float, float, float, float, str]
+_MAX_EMPTY_SHARE = 0.5
 
 
 def _pad(box: BBox, d: float) -> BBox:
     return (box[0] - d, box[1] - d, box[2] + d, box[3] + d)
+
+
+def _inside(word: Word, box: BBox) -> bool:
+    cx, cy = (word[0] + word[2]) / 2, (word[1] + word[3]) / 2
+    return box[0] <= cx <= box[2] and box[1] <= cy <= box[3]
+
+
+def _drawings_near(page: Any, clip: BBox) -> list[dict]:
+    x0, y0, x1, y1 = clip
+    near = []
+    for path in page.get_drawings():
+        r = path["rect"]
+        if r.x0 <= x1 and r.x1 >= x0 and r.y0 <= y1 and r.y1 >= y0:
+            near.append(path)
+    return near
 
 
 def _cell_text(cell: BBox | None, words: list[Word]) -> str:
@@ -48,12 +64,18 @@ def table_markdown(page: Any, bbox: BBox, words: list[Word], vertical_rules: int
     # rules is read by its lines; papers' booktabs tables have only a few horizontal rules, so there the
     # words' alignment decides.
     first = "lines" if vertical_rules >= 2 else "text"
+    clip = _pad(bbox, 3.0)
+    words = [w for w in words if _inside(w, clip)]
     tables = []
     for strategy in (first, "text" if first == "lines" else "lines"):  # the other one only on a miss
         try:
             # use_layout=False: the finder would otherwise run PyMuPDF's layout model over the whole page
             # (~1 s) just to confirm what our layout stage already decided.
-            found = page.find_tables(clip=_pad(bbox, 3.0), strategy=strategy, use_layout=False)
+            # paths: only the drawings near the table. The finder joins touching rectangles pairwise over
+            # whatever it is given (quadratic), and a page with a plot has thousands of them.
+            found = page.find_tables(
+                clip=clip, strategy=strategy, use_layout=False, paths=_drawings_near(page, clip)
+            )
         except Exception:  # the finder can fail on odd drawings; the element keeps its crop and raw text
             continue
         tables = [t for t in found.tables if t.row_count >= 2 and t.col_count >= 2]
@@ -65,6 +87,11 @@ def table_markdown(page: Any, bbox: BBox, words: list[Word], vertical_rules: int
     rows = [[_cell_text(cell, words) for cell in row.cells] for row in table.rows]
     rows = [r for r in rows if any(c.strip() for c in r)]
     if len(rows) < 2:
+        return None
+    cells = [c for r in rows for c in r]
+    if sum(1 for c in cells if not c.strip()) > _MAX_EMPTY_SHARE * len(cells):
+        # Mostly empty cells: the finder cut running text (a table of summaries) into a grid of fragments.
+        # The raw text reads better, and it is what the element keeps.
         return None
     return rows_to_markdown(rows)
 
