@@ -174,6 +174,10 @@ class JobRunner:
         self.store.update_job(job.id, status="succeeded", stage="done", progress=1.0)
 
     def _fail(self, job: Job, code: str, message: str) -> None:
+        # Parser messages can name files; a client must not learn where the server keeps its data.
+        message = message.replace(job.upload_path, "the upload").replace(
+            str(self.settings.data_dir), "<data>"
+        )
         self.store.update_job(job.id, status="failed", stage="failed", error_code=code, error_message=message)
         if not self.store.has_document(job.document_id):
             Path(job.upload_path).unlink(missing_ok=True)

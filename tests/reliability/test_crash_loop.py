@@ -259,7 +259,7 @@ def test_a_restart_resumes_queued_jobs_retries_interrupted_ones_and_sweeps_lefto
     docs = {}
     with live_server(settings) as srv, srv.client() as client:
         srv.app.state.runner.stop()  # the process "dies" with everything still waiting
-        for name in ("interrupted", "exhausted", "waiting"):
+        for name in ("interrupted", "exhausted", "waiting", "damaged"):
             data = marked_pdf(tmp_path / f"{name}.pdf", f"{name}word").read_bytes()
             r = client.post("/v1/documents", files={"file": (f"{name}.pdf", data, "application/pdf")})
             assert r.status_code == 202
@@ -273,6 +273,9 @@ def test_a_restart_resumes_queued_jobs_retries_interrupted_ones_and_sweeps_lefto
             "UPDATE jobs SET status='running', stage='parse', attempts=3 WHERE id=?",
             (docs["exhausted"]["job_id"],),
         )
+    # The stored upload of a queued job turned to garbage while the service was down (a bad disk, say).
+    damaged = settings.uploads_dir / f"{docs['damaged']['document_id']}.pdf"
+    damaged.write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 4)
     junk = [
         settings.uploads_dir / ".upload-0123.part",
         settings.uploads_dir / "feedface.pdf",
@@ -290,6 +293,8 @@ def test_a_restart_resumes_queued_jobs_retries_interrupted_ones_and_sweeps_lefto
         assert jobs["exhausted"]["status"] == "failed"
         assert jobs["exhausted"]["error"]["code"] == "too_many_attempts"
         assert client.get(f"/v1/documents/{docs['exhausted']['document_id']}").status_code == 404
+        assert jobs["damaged"]["status"] == "failed" and jobs["damaged"]["error"]["code"] == "corrupt_pdf"
+        assert str(settings.data_dir) not in jobs["damaged"]["error"]["message"], jobs["damaged"]
         for name in ("interrupted", "waiting"):
             hits = client.post("/v1/search", json={"query": f"{name}word", "k": 1}).json()["hits"]
             assert hits[0]["document_id"] == docs[name]["document_id"]
