@@ -205,6 +205,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def server_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (all its threads), from /proc (Linux)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> tuple[float, float]:
     """(current, peak) resident memory of a process, MiB, from /proc (Linux)."""
     values = {}
@@ -216,7 +223,9 @@ def rss_mb(pid: int) -> tuple[float, float]:
     return round(values.get("VmRSS", 0.0), 1), round(values.get("VmHWM", 0.0), 1)
 
 
-def http_run(data_dir: Path, kind: str, queries: list[str], doc_ids: list[str], warmup: int) -> dict:
+def http_run(
+    data_dir: Path, kind: str, queries: list[str], doc_ids: list[str], warmup: int, omp_threads: int
+) -> dict:
     import httpx
 
     port = free_port()
@@ -225,6 +234,7 @@ def http_run(data_dir: Path, kind: str, queries: list[str], doc_ids: list[str], 
         "PAPERLENS_DATA_DIR": str(data_dir),
         "PAPERLENS_RETRIEVE__VECTOR_INDEX": kind,
         "PAPERLENS_RETRIEVE__APPROXIMATE_ABOVE": "1024",
+        "PAPERLENS_RETRIEVE__OMP_THREADS": str(omp_threads),
         "PAPERLENS_DESCRIBE__BACKEND": "none",
         "HF_HUB_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
@@ -246,17 +256,21 @@ def http_run(data_dir: Path, kind: str, queries: list[str], doc_ids: list[str], 
             for q in queries[:warmup]:
                 client.post("/v1/search", json={"query": q, "k": 10}).raise_for_status()
             plain, filtered = [], []
-            for n, q in enumerate(queries[warmup:]):
+            # CPU seconds the server spends per request: on a busy shared machine wall time is mostly waiting
+            # for a core, while this is what one request costs (a floor for its latency on an idle machine).
+            cpu_before = server_cpu_s(proc.pid)
+            for q in queries[warmup:]:
                 t = time.perf_counter()
                 r = client.post("/v1/search", json={"query": q, "k": 10})
                 plain.append((time.perf_counter() - t) * 1000)
                 r.raise_for_status()
                 assert len(r.json()["hits"]) == 10
-                if n % 3 == 0:  # a third of the queries again, restricted to one document
-                    body = {"query": q, "k": 10, "document_ids": [doc_ids[n % len(doc_ids)]]}
-                    t = time.perf_counter()
-                    client.post("/v1/search", json=body).raise_for_status()
-                    filtered.append((time.perf_counter() - t) * 1000)
+            cpu_ms = (server_cpu_s(proc.pid) - cpu_before) * 1000 / len(plain)
+            for n, q in enumerate(queries[warmup::3]):  # a third of the queries, restricted to one document
+                body = {"query": q, "k": 10, "document_ids": [doc_ids[n % len(doc_ids)]]}
+                t = time.perf_counter()
+                client.post("/v1/search", json=body).raise_for_status()
+                filtered.append((time.perf_counter() - t) * 1000)
             rss, peak = rss_mb(proc.pid)
     finally:
         proc.terminate()
@@ -269,6 +283,7 @@ def http_run(data_dir: Path, kind: str, queries: list[str], doc_ids: list[str], 
         "p50_ms": round(statistics.median(plain), 1),
         "p95_ms": round(float(np.percentile(plain, 95)), 1),
         "mean_ms": round(statistics.fmean(plain), 1),
+        "server_cpu_ms_per_query": round(cpu_ms, 1),
         "filtered_p50_ms": round(statistics.median(filtered), 1),
         "filtered_p95_ms": round(float(np.percentile(filtered, 95)), 1),
         "server_rss_mb": rss,
@@ -276,13 +291,15 @@ def http_run(data_dir: Path, kind: str, queries: list[str], doc_ids: list[str], 
     }
 
 
-def query_embedding_ms(embedder, queries: list[str]) -> float:
+def p50_ms(fn, queries: list[str]) -> tuple[float, float]:
+    """(wall p50, mean CPU time) in ms of ``fn`` over the queries, in this process."""
     times = []
+    cpu = time.process_time()
     for q in queries:
         t = time.perf_counter()
-        embedder.embed_query(q)
+        fn(q)
         times.append((time.perf_counter() - t) * 1000)
-    return round(statistics.median(times), 2)
+    return round(statistics.median(times), 2), round((time.process_time() - cpu) * 1000 / len(queries), 2)
 
 
 def table(rows: list[dict]) -> str:
@@ -308,6 +325,10 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, help="write the report as JSON here")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--reuse", action="store_true", help="use the store already built in --data-dir")
+    parser.add_argument(
+        "--omp-threads", type=int, default=0, help="the server's retrieve.omp_threads (0: OpenMP default)"
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -316,25 +337,35 @@ def main() -> None:
 
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="paperlens-latency-"))
     settings = load_settings(data_dir=data_dir)
-    if settings.db_path.exists():
-        sys.exit(f"{settings.db_path} exists: give an empty --data-dir")
+    if settings.db_path.exists() and not args.reuse:
+        sys.exit(f"{settings.db_path} exists: give an empty --data-dir, or --reuse it")
     data_dir.mkdir(parents=True, exist_ok=True)
     embedder = build_embedder(settings.embed)
 
-    print(f"building {args.chunks} chunks in {data_dir} ...", flush=True)
-    build = build_store(settings, embedder, args.chunks, args.docs, args.topics, args.seed)
+    if args.reuse:
+        _, _, topic_words, vocab = make_corpus(1, args.topics, args.seed)  # same seed: same vocabulary
+        build = {"reused": str(data_dir)}
+    else:
+        print(f"building {args.chunks} chunks in {data_dir} ...", flush=True)
+        build = build_store(settings, embedder, args.chunks, args.docs, args.topics, args.seed)
+        topic_words, vocab = build.pop("_topic_words"), build.pop("_vocab")
     rng = np.random.default_rng(args.seed + 2)
-    queries = make_queries(rng, build.pop("_topic_words"), build.pop("_vocab"), args.queries + args.warmup)
+    queries = make_queries(rng, topic_words, vocab, args.queries + args.warmup)
     doc_ids = [f"{d:064x}" for d in rng.integers(0, args.docs, 50)]
 
     print("FAISS side by side ...", flush=True)
     faiss_rows = faiss_side_by_side(settings, embedder, queries[: min(200, len(queries))], args.nprobe)
-    embed_ms = query_embedding_ms(embedder, queries[:100])
+    embed_ms = p50_ms(embedder.embed_query, queries[:100])
+    from paperlens.index.store import Store
+
+    store = Store(settings.db_path)
+    keyword_ms = p50_ms(lambda q: store.keyword_search(q, 50), queries[:100])
+    store.close()
 
     http_rows = []
     for kind in args.index:
         print(f"HTTP /v1/search with the {kind} index ...", flush=True)
-        http_rows.append(http_run(data_dir, kind, queries, doc_ids, args.warmup))
+        http_rows.append(http_run(data_dir, kind, queries, doc_ids, args.warmup, args.omp_threads))
 
     report = {
         "machine": {
@@ -344,13 +375,18 @@ def main() -> None:
             "platform": platform.platform(),
         },
         "build": build,
-        "query_embedding_p50_ms": embed_ms,
+        "query_embedding_ms": {"wall_p50": embed_ms[0], "cpu_mean": embed_ms[1]},
+        "keyword_fts5_ms": {"wall_p50": keyword_ms[0], "cpu_mean": keyword_ms[1]},
+        "server_omp_threads": args.omp_threads,
         "embedder": f"{embedder.name}:{embedder.model} ({embedder.dim}-d)",
         "faiss": faiss_rows,
         "http": http_rows,
     }
     print("\n## build\n" + table([build]))
-    print(f"\nquery embedding p50: {embed_ms} ms ({report['embedder']})")
+    print(
+        f"\nquery embedding (wall p50, CPU mean): {embed_ms} ms ({report['embedder']});"
+        f" FTS5 top-50 (wall p50, CPU mean): {keyword_ms} ms"
+    )
     print("\n## FAISS alone (one thread)\n" + table(faiss_rows))
     print("\n## POST /v1/search over HTTP (k=10)\n" + table(http_rows))
     print(f"\nload average (1 min) at the end: {report['machine']['load_avg_1m']} on {os.cpu_count()} CPUs")
