@@ -311,3 +311,26 @@ def test_clip_switched_on_later_embeds_the_crops_already_ingested(tiny_clip, pat
     assert other.search("", k=1, image=png_of(tiny_clip.captions[3], seed=4))[0].page == 4
     assert str(tiny_clip.local_dir) in other.store.get_meta("image_identity")
     other.close()
+
+
+def test_real_layout_parser_crops_all_get_clip_vectors(tiny_clip, tmp_path):
+    """No substituted figures: the real parser's visual elements (the factory paper's plot, image, table and
+    formula) are cropped and every one of them lands in the image index."""
+    from pdf_factory import make_paper_pdf
+
+    engine = Engine(clip_settings(tmp_path / "data", tiny_clip))
+    try:
+        document_id = engine.ingest_path(make_paper_pdf(tmp_path / "paper.pdf").path).document_id
+        visual = engine.store.filtered_chunk_ids(
+            document_ids=[document_id], kinds=["figure", "table", "formula"]
+        )
+        assert len(visual) >= 2
+        assert sorted(engine.image_vectors.ids().tolist()) == sorted(visual.tolist())
+        assert engine.store.visual_chunks_without_image_vectors() == []
+        crop = engine.store.get_element(
+            engine.store.get_chunks([visual[0]])[visual[0]].element_ids[0]
+        ).crop_path
+        hits = engine.search("", k=1, image=(engine.settings.data_dir / crop).read_bytes())
+        assert hits[0].chunk_id == visual[0]  # a crop is its own nearest neighbour
+    finally:
+        engine.close()
