@@ -160,6 +160,11 @@ class GenerateSettings(_Section):
     base_url: str | None = Field(None, description="Gemini endpoint override (a proxy or a test server)")
     timeout_s: float = Field(120.0, gt=0, description="per-request limit for remote APIs")
     max_retries: int = Field(2, ge=0, description="Gemini: retries on rate limits / unavailable")
+    prompt_style: Literal["auto", "full", "compact"] = Field(
+        "auto",
+        description="local: 'compact' is a short prompt for very small models; 'auto' uses it for the bundled "
+        "SmolLM2-135M default and the full rules for any other model",
+    )
 
 
 class Settings(BaseSettings):

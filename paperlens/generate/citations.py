@@ -136,7 +136,13 @@ def build_answer(
                 f"the model cited nothing; {listed} attributed by matching its sentences to the evidence"
             )
         else:
-            warnings.append("the answer cites no evidence: treat it as unsupported")
+            # A careful researcher does not present claims nothing supports: the reply is kept for the record only.
+            warnings.append(
+                f"the reply cites no evidence and no passage supports it, so it was withheld: {text[:300]!r}"
+            )
+            return Answer(
+                answer=NOT_FOUND, citations=[], evidence=list(evidence), backend=backend, warnings=warnings
+            )
     citations: list[Citation] = []
     for n in valid:
         hit = evidence[n - 1]

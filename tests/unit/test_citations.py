@@ -87,11 +87,14 @@ def test_citations_to_missing_evidence_are_removed_and_flagged():
     ]
 
 
-def test_an_answer_citing_nothing_valid_is_flagged_as_unsupported():
+def test_an_answer_nothing_supports_is_withheld_and_flagged():
     answer = build_answer("BERT was trained on BooksCorpus [9].", EVIDENCE, backend="test")
-    assert answer.citations == []
-    assert answer.answer == "BERT was trained on BooksCorpus."
-    assert "the answer cites no evidence: treat it as unsupported" in answer.warnings
+    assert answer.answer == NOT_FOUND and answer.citations == []
+    assert answer.warnings == [
+        "citation [9] points to no evidence and was removed",
+        "the reply cites no evidence and no passage supports it, so it was withheld: "
+        "'BERT was trained on BooksCorpus.'",
+    ]
 
 
 def test_not_found_replies_become_the_clean_not_found_answer():
