@@ -16,7 +16,7 @@ from pathlib import Path
 from paperlens.ingest.describe.base import DescribeRequest, Description
 from paperlens.models import Element, ElementKind
 
-OFFLINE_VERSION = "offline-1"
+OFFLINE_VERSION = "offline-2"
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +77,19 @@ _KIND_LABEL = {ElementKind.FIGURE: "Figure", ElementKind.TABLE: "Table", Element
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:[.,]\d+)?%?(?![\w])")
 
 
+#: A figure whose region already holds this many words in the PDF's text layer (a vector plot's axis labels,
+#: ticks and legend) is not OCR'd: OCR would read the same words again, at ~1-9 s per crop on a CPU.
+FIGURE_TEXT_LAYER_WORDS = 8
+
+
 def needs_ocr(element: Element) -> bool:
-    """Figures always (their words exist only as pixels); tables and formulas when ingestion found no text."""
+    """Figures whose words exist only as pixels (raster images); tables and formulas when ingestion found no
+    text."""
     if element.kind == ElementKind.TABLE:
         return not (element.markdown or element.text).strip()
     if element.kind == ElementKind.FORMULA:
         return not element.text.strip()
-    return True
+    return len(element.text.split()) < FIGURE_TEXT_LAYER_WORDS
 
 
 def compose(element: Element, ocr: list[str]) -> Description:
@@ -92,6 +98,8 @@ def compose(element: Element, ocr: list[str]) -> Description:
     caption_key = _normal(caption)
     # A crop often includes its caption; don't repeat it as "text in image".
     seen = [line for line in ocr if not (caption_key and _normal(line) and _normal(line) in caption_key)]
+    if not seen and element.kind == ElementKind.FIGURE and element.text.strip():
+        seen = [element.text.strip()]  # a vector figure's own text layer (see needs_ocr)
     visible = "\n".join(seen)
     label = _KIND_LABEL.get(element.kind, str(element.kind).title())
     parts = [f"{label}: {caption}" if caption else label]
