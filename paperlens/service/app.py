@@ -56,7 +56,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @app.get("/v1/health", tags=["system"], summary="Which backends are active, with which models")
     def health(request: Request):
-        return request.app.state.engine.health()
+        report = request.app.state.engine.health()
+        if request.app.state.settings.api_keys:
+            # Health answers without a key (load balancers, the web page), so with tenants it must not tell
+            # anyone how much the others have stored: backends only.
+            report = {k: v for k, v in report.items() if k in ("status", "version", "backends")}
+        return report
 
     if (STATIC_DIR / "index.html").is_file():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
