@@ -73,6 +73,10 @@ def _claim_for(text: str, n: int) -> str:
 ATTRIBUTION_OVERLAP = 0.6
 
 
+def _numbers(text: str) -> set[str]:
+    return {n.replace(",", "") for n in re.findall(r"\d+(?:[.,]\d+)*", text)}
+
+
 def attribute_sentences(text: str, evidence: Sequence[Hit]) -> tuple[str, list[int]]:
     """Cite an answer that cites nothing (small local models often don't): each sentence gets ``[n]`` for the
     passage holding most of its content words, if that is at least ATTRIBUTION_OVERLAP of them and three words
@@ -82,6 +86,9 @@ def attribute_sentences(text: str, evidence: Sequence[Hit]) -> tuple[str, list[i
         words = content_words(sentence)
         scores = [overlap(sentence, strip_section_prefix(hit.text)) for hit in evidence]
         best = max(range(len(scores)), key=scores.__getitem__, default=None)
+        # Numbers are what small models make up most: every number the sentence states must be in the passage.
+        if best is not None and not _numbers(sentence) <= _numbers(evidence[best].text):
+            best = None
         if best is None or len(words) < 3 or scores[best] < ATTRIBUTION_OVERLAP:
             out.append(sentence)
             continue

@@ -11,13 +11,18 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from paperlens.generate.base import NOT_FOUND
-from paperlens.generate.prompts import looks_like_instruction
+from paperlens.generate.prompts import PAPER_REFERENCE, looks_like_instruction
 from paperlens.generate.text import overlap, split_sentences, strip_section_prefix
 from paperlens.index.embed.base import Embedder
 from paperlens.models import Hit
 
 MIN_SENTENCE_CHARS = 25
 MAX_SENTENCE_CHARS = 600
+
+
+def _own_references(sentence: str) -> str:
+    """A quoted sentence's own reference markers ("as in [15]") would read as our citations: "(ref. 15)"."""
+    return PAPER_REFERENCE.sub(r"(ref. \1)", sentence)
 
 
 class ExtractiveGenerator:
@@ -66,7 +71,7 @@ class ExtractiveGenerator:
         picked = self.select(question, evidence)
         if not picked:
             return NOT_FOUND
-        return " ".join(f"{sentence} [{n}]" for n, sentence, _ in picked)
+        return " ".join(f"{_own_references(sentence)} [{n}]" for n, sentence, _ in picked)
 
     def stream(self, question: str, evidence: Sequence[Hit]) -> Iterator[str]:
         # Selection needs every candidate scored first, so the "stream" is sentence by sentence.
@@ -75,4 +80,4 @@ class ExtractiveGenerator:
             yield NOT_FOUND
             return
         for i, (n, sentence, _) in enumerate(picked):
-            yield ("" if i == 0 else " ") + f"{sentence} [{n}]"
+            yield ("" if i == 0 else " ") + f"{_own_references(sentence)} [{n}]"

@@ -39,7 +39,7 @@ _CONTROL_TOKEN = re.compile(r"<\|[^|<>\n]{0,40}\|>|<\||\|>|</?s>|\[/?INST\]")
 _ATTRIBUTE_UNSAFE = re.compile(r'["<>\n\r]')
 _DEFUSE = str.maketrans({"<": "‹", ">": "›", "[": "‹", "]": "›"})
 # A paper's own reference markers ("BERT [12]") would read as our evidence numbers; they become "(ref. 12)".
-_PAPER_REFERENCE = re.compile(r"\[(\d+(?:\s*[,;–-]\s*\d+)*)\]")
+PAPER_REFERENCE = re.compile(r"\[(\d+(?:\s*[,;–-]\s*\d+)*)\]")
 
 
 def neutralise(text: str) -> str:
@@ -100,7 +100,7 @@ def format_evidence(evidence: Sequence[Hit], max_chars: int = 1500) -> str:
         if hit.section:
             attributes += f' section="{_attribute(hit.section, 120)}"'
         body, _ = redact_instructions(strip_section_prefix(hit.text))
-        body = _PAPER_REFERENCE.sub(r"(ref. \1)", body)
+        body = PAPER_REFERENCE.sub(r"(ref. \1)", body)
         body = neutralise(_clip(body, max_chars))
         blocks.append(f"<evidence {attributes}>\n{body}\n</evidence>")
     return "\n".join(blocks)

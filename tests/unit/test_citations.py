@@ -155,3 +155,11 @@ def test_a_quote_never_carries_injected_instructions_or_links():
         best_quote("the figure", "See [the figure](http://e.x/f?q=1) for details.")
         == "See the figure for details."
     )
+
+
+def test_a_sentence_with_numbers_the_passage_lacks_is_never_attributed():
+    # Found while measuring SmolLM2 on S2ORC: most words match the passage, the number is made up.
+    made_up = build_answer("The SciBERT corpus has 175,000 papers and 9B tokens in total.", EVIDENCE, "local")
+    assert made_up.answer == NOT_FOUND and made_up.citations == []
+    right = build_answer("The corpus has 3.17B tokens in total.", EVIDENCE, "local")
+    assert [c.n for c in right.citations] == [1]
