@@ -41,7 +41,7 @@ _KEY_IGNORES = {
     "embed": {"device", "batch_size"},
     "describe": {"device", "batch_size", "api_key"},
     "image_embed": {"device"},
-    "ingest": {"parse_timeout_s", "parse_memory_mb"},
+    "ingest": {"parse_timeout_s", "parse_timeout_per_page_s", "parse_memory_mb"},
 }
 _SECRETS = ("api_keys", ("describe", "api_key"), ("generate", "api_key"))
 
