@@ -65,6 +65,7 @@ def retrieval_depth(ks: Sequence[int]) -> int:
 def cache_key(settings: Settings, pdf_hashes: Sequence[str]) -> str:
     """SHA-256 over the corpus and every setting and version that affects the ingested index."""
     import paperlens
+    from paperlens.ingest.chunk import CHUNKER_VERSION
     from paperlens.ingest.parse import PARSER_VERSION
 
     sections = {}
@@ -74,6 +75,7 @@ def cache_key(settings: Settings, pdf_hashes: Sequence[str]) -> str:
     payload = {
         "pdfs": sorted(pdf_hashes),
         "parser": PARSER_VERSION,
+        "chunker": CHUNKER_VERSION,
         "paperlens": paperlens.__version__,
         "settings": sections,
     }

@@ -6,6 +6,7 @@ papers' own sentences is never wrong about what the papers say, only about how m
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -17,6 +18,9 @@ from paperlens.index.embed.base import Embedder
 from paperlens.models import Hit
 
 MIN_SENTENCE_CHARS = 25
+# Labels a describer puts before a visual's text forms ("Figure: Figure 1: ...", "Cited in text: ..."): they
+# structure the index, but an answer should quote the paper, not our labels.
+_DESCRIPTION_LABEL = re.compile(r"^(?:(?:Figure|Table|Formula|Chart|Text in image|Cited in text):\s*)+")
 MAX_SENTENCE_CHARS = 600
 
 
@@ -41,6 +45,7 @@ class ExtractiveGenerator:
         candidates: list[tuple[int, int, str]] = []  # (evidence index, position, sentence)
         for i, hit in enumerate(evidence):
             for pos, sentence in enumerate(split_sentences(strip_section_prefix(hit.text))):
+                sentence = _DESCRIPTION_LABEL.sub("", sentence)
                 # Never quote text addressed to a model ("ignore previous instructions..."): see prompts.py.
                 if MIN_SENTENCE_CHARS <= len(sentence) <= MAX_SENTENCE_CHARS and not looks_like_instruction(
                     sentence

@@ -91,13 +91,16 @@ def strip_section_prefix(text: str) -> str:
 
 
 def split_sentences(text: str) -> list[str]:
-    pieces = _SENTENCE_END.split(" ".join(text.split()))
+    """Sentences, never across a line break: chunk text puts each element (paragraph, caption, a
+    description's "Text in image:" line) on its own line, and a sentence does not run from one into the next."""
     sentences: list[str] = []
-    for piece in pieces:
-        if sentences and sentences[-1].endswith(_ABBREVIATIONS):
-            sentences[-1] += " " + piece
-        else:
-            sentences.append(piece)
+    for line in text.splitlines():
+        start = len(sentences)
+        for piece in _SENTENCE_END.split(" ".join(line.split())):
+            if len(sentences) > start and sentences[-1].endswith(_ABBREVIATIONS):
+                sentences[-1] += " " + piece
+            else:
+                sentences.append(piece)
     return [s.strip() for s in sentences if s.strip()]
 
 

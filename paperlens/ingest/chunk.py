@@ -17,6 +17,10 @@ from paperlens.models import FURNITURE_KINDS, BBox, Chunk, Element, ElementKind
 _HEADING_KINDS = frozenset({ElementKind.TITLE})
 
 
+#: Part of the benchmark's cache key: bump when chunk text changes for the same elements.
+CHUNKER_VERSION = "2"
+
+
 def union_bbox(boxes: Iterable[BBox]) -> BBox:
     boxes = list(boxes)
     return (
@@ -28,21 +32,30 @@ def union_bbox(boxes: Iterable[BBox]) -> BBox:
 
 
 def visual_chunk_text(element: Element) -> str:
-    """The searchable text of a figure/table/formula: caption, then its best text forms."""
+    """The searchable text of a figure/table/formula: caption, then its best text forms, each said once.
+
+    A description (the offline describer's, say) often already holds the caption, the table Markdown and the
+    citing sentences; repeating them would only weight those words twice and make answers quote them twice.
+    """
+    description = (element.description or "").strip()
     parts: list[str] = []
     if element.section:
         parts.append(f"[{element.section}]")
-    if element.caption:
-        parts.append(element.caption)
-    if element.description:
-        parts.append(element.description)
-    if element.markdown:
-        parts.append(element.markdown)
-    elif element.text and element.text not in (element.caption or ""):
-        parts.append(element.text)
+
+    def add(text: str | None) -> None:
+        text = (text or "").strip()
+        if text and text not in description and all(text not in p for p in parts):
+            parts.append(text)
+
+    add(element.caption)
+    if description:
+        parts.append(description)
+    add(element.markdown)
+    if not element.markdown and element.text not in (element.caption or ""):
+        add(element.text)
     for ref in element.references[:3]:
-        parts.append(ref)
-    return "\n".join(p for p in parts if p.strip())
+        add(ref)
+    return "\n".join(parts)
 
 
 def _split_long(text: str, size: int, overlap: int) -> list[str]:
