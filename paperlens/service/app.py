@@ -24,6 +24,13 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 
 
+def _warm_up(load) -> None:
+    try:
+        load()
+    except Exception:  # the first question will report it properly, with its error code
+        log.exception("could not preload the answer model")
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or (engine.settings if engine else load_settings())
 
@@ -35,6 +42,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.state.runner.start()
         # The upload probe's fork server imports PyMuPDF; started now, the first upload does not wait on it.
         threading.Thread(target=warm_up_probe, name="paperlens-probe-warm-up", daemon=True).start()
+        load_answer_model = getattr(app.state.engine.generator, "load", None)
+        if own_engine and load_answer_model is not None:
+            # A local answer model takes 20-40 s to load on a CPU: do it now, not on the first question.
+            threading.Thread(
+                target=_warm_up, args=(load_answer_model,), name="paperlens-llm", daemon=True
+            ).start()
         try:
             yield
         finally:
