@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -40,6 +41,8 @@ def _child(
         # a few hundred MB per child that the other backends never use. A None entry makes that optional
         # import fail fast, which PyMuPDF handles.
         sys.modules["pymupdf.layout"] = None  # type: ignore[assignment]
+        # ... and PyMuPDF would then print a tip to install pymupdf-layout for every PDF: it is installed.
+        os.environ["PYMUPDF_SUGGEST_LAYOUT_ANALYZER"] = "0"
     limit = settings.parse_memory_mb * 1024 * 1024
     with contextlib.suppress(ValueError, OSError):  # a platform without the limit parses unlimited
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
