@@ -90,7 +90,10 @@ async def upload_document(request: Request, tenant: Tenant = Depends(tenant_for)
     runner = request.app.state.runner
     runner.check_capacity()  # before reading the body: a full queue should not cost anyone an upload
     upload = await receive_pdf(
-        request, settings.uploads_dir, settings.max_upload_mb * 1024 * 1024, document_hasher(tenant.collection)
+        request,
+        settings.uploads_dir,
+        settings.max_upload_mb * 1024 * 1024,
+        document_hasher(tenant.collection),
     )
     try:
         known = _known_upload(engine, tenant, upload.document_id)

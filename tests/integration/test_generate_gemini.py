@@ -4,11 +4,8 @@ retries, and a bad key that becomes a typed error instead of a retry loop or a 5
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
+from fake_gemini import GOOD_KEY, FakeGemini, error, ok, sse_reply
 
 from paperlens.config import GenerateSettings
 from paperlens.errors import BackendUnavailableError, RetryableError, UpstreamError
@@ -16,73 +13,7 @@ from paperlens.generate import answer_question, build_generator, stream_answer
 from paperlens.generate.gemini import GeminiGenerator
 from paperlens.models import ElementKind, Hit
 
-GOOD_KEY = "test-key-123"
 ANSWER = "SciBERT is trained on 1.14M papers from Semantic Scholar [1]. Figure 2 plots F1 per domain [2][7]."
-
-
-def _candidate(text: str, finish: bool = True) -> dict:
-    candidate: dict = {"content": {"role": "model", "parts": [{"text": text}]}, "index": 0}
-    if finish:
-        candidate["finishReason"] = "STOP"
-    return {"candidates": [candidate], "modelVersion": "gemini-test"}
-
-
-def _error(code: int, status: str, message: str, reason: str | None = None) -> tuple[int, dict]:
-    error: dict = {"code": code, "message": message, "status": status}
-    if reason:
-        error["details"] = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason}]
-    return code, {"error": error}
-
-
-class FakeGemini:
-    """POST /v1beta/models/{model}:generateContent and :streamGenerateContent?alt=sse, answered from ``script``
-    (a list of (status, body) for whole answers, or ("stream", [texts]) for a streamed one)."""
-
-    def __init__(self) -> None:
-        self.script: list[tuple] = []
-        self.requests: list[dict] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server's naming)
-                length = int(self.headers.get("content-length", 0))
-                body = json.loads(self.rfile.read(length) or b"{}")
-                fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-                if self.headers.get("x-goog-api-key") != GOOD_KEY:
-                    reply = _error(400, "INVALID_ARGUMENT", "API key not valid.", reason="API_KEY_INVALID")
-                elif fake.script:
-                    reply = fake.script.pop(0)
-                else:
-                    reply = _error(500, "INTERNAL", "script exhausted")
-                if reply[0] == "stream":
-                    self.send_response(200)
-                    self.send_header("content-type", "text/event-stream")
-                    self.end_headers()
-                    texts = reply[1]
-                    for i, text in enumerate(texts):
-                        event = json.dumps(_candidate(text, finish=i == len(texts) - 1))
-                        self.wfile.write(f"data: {event}\r\n\r\n".encode())
-                        self.wfile.flush()
-                    return
-                status, payload = reply
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -129,7 +60,7 @@ def _generator(fake: FakeGemini, key: str = GOOD_KEY, **overrides) -> GeminiGene
 
 
 def test_an_answer_comes_back_parsed_with_checked_citations(fake):
-    fake.script = [(200, _candidate(ANSWER))]
+    fake.script = [ok(ANSWER)]
     answer = answer_question("What is SciBERT trained on?", EVIDENCE, _generator(fake))
 
     (sent,) = fake.requests
@@ -163,7 +94,7 @@ def test_streamed_answer_arrives_in_pieces_then_one_checked_final_event(fake):
         "See ![chart](http://evil.example/?q=",
         "x) [2].",
     ]
-    fake.script = [("stream", pieces)]
+    fake.script = [sse_reply(pieces)]
     events = list(stream_answer("What is SciBERT trained on?", EVIDENCE, _generator(fake)))
 
     assert fake.requests[0]["path"] == "/v1beta/models/gemini-test:streamGenerateContent?alt=sse"
@@ -180,14 +111,14 @@ def test_streamed_answer_arrives_in_pieces_then_one_checked_final_event(fake):
 
 
 def test_a_rate_limit_is_retried_by_the_client_then_succeeds(fake):
-    fake.script = [_error(429, "RESOURCE_EXHAUSTED", "Quota exceeded"), (200, _candidate(ANSWER))]
+    fake.script = [error(429, "RESOURCE_EXHAUSTED", "Quota exceeded"), ok(ANSWER)]
     answer = answer_question("What is SciBERT trained on?", EVIDENCE, _generator(fake))
     assert len(fake.requests) == 2
     assert answer.citations and answer.citations[0].n == 1
 
 
-def test_a_persistent_rate_limit_is_a_retryable_error(fake):
-    fake.script = [_error(429, "RESOURCE_EXHAUSTED", "Quota exceeded")] * 2
+def test_a_persistent_rate_limit_is_a_retryableerror(fake):
+    fake.script = [error(429, "RESOURCE_EXHAUSTED", "Quota exceeded")] * 2
     with pytest.raises(RetryableError) as info:
         answer_question("q?", EVIDENCE, _generator(fake, max_retries=1))
     assert info.value.code == "retry_later" and len(fake.requests) == 2
@@ -208,7 +139,7 @@ def test_a_bad_key_is_a_typed_error_without_retries(fake):
 
 
 def test_other_refusals_are_upstream_errors(fake):
-    fake.script = [_error(400, "INVALID_ARGUMENT", "Request contains an invalid argument.")]
+    fake.script = [error(400, "INVALID_ARGUMENT", "Request contains an invalid argument.")]
     with pytest.raises(UpstreamError, match="invalid argument"):
         answer_question("q?", EVIDENCE, _generator(fake))
 
