@@ -112,3 +112,12 @@ class InvalidUploadError(BadInputError):
 
     code = "invalid_request"
     http_status = 422
+
+
+def error_class_named(name: str, default: type[PaperlensError]) -> type[PaperlensError]:
+    """The error class a worker process reported by name (errors cross the process boundary as names), or
+    ``default`` for a name that is not one of ours."""
+    cls = globals().get(name)
+    if isinstance(cls, type) and issubclass(cls, PaperlensError):
+        return cls
+    return default

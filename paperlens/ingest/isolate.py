@@ -68,13 +68,6 @@ def _child(
         conn.close()
 
 
-def _error_class(name: str) -> type[errors.PaperlensError]:
-    cls = getattr(errors, name, None)
-    if isinstance(cls, type) and issubclass(cls, errors.PaperlensError):
-        return cls
-    return errors.ParseFailedError
-
-
 def parse_pdf_isolated(
     path: Path,
     document_id: str,
@@ -137,7 +130,7 @@ def parse_pdf_isolated(
                 return ParsedDocument.model_validate_json(message[1])
             else:
                 code = message[3] if len(message) > 3 else None
-                raise _error_class(message[1])(message[2], code=code)
+                raise errors.error_class_named(message[1], errors.ParseFailedError)(message[2], code=code)
     finally:
         if proc.is_alive():
             proc.kill()

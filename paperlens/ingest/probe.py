@@ -158,13 +158,6 @@ def _probe_child(conn, path: str, settings_json: str) -> None:
         conn.close()
 
 
-def _error_class(name: str) -> type[errors.PaperlensError]:
-    cls = getattr(errors, name, None)
-    if isinstance(cls, type) and issubclass(cls, errors.PaperlensError):
-        return cls
-    return errors.CorruptPdfError
-
-
 def _context():
     """A fork server that has imported PyMuPDF once: each probe is a fork of it (milliseconds), not a fresh
     interpreter importing PyMuPDF again (seconds on a busy machine). The server is a clean single-threaded
@@ -196,7 +189,9 @@ def probe_pdf(path: Path, settings: IngestSettings, timeout_s: float = PROBE_TIM
             return PdfFacts.model_validate_json(message[1])
         _, name, text, code = message
         # PyMuPDF names the file in its messages: a client must not learn where the server keeps uploads.
-        raise _error_class(name)(text.replace(str(path), "the upload"), code=code)
+        raise errors.error_class_named(name, errors.CorruptPdfError)(
+            text.replace(str(path), "the upload"), code=code
+        )
     finally:
         if proc.is_alive():
             proc.kill()
