@@ -50,6 +50,13 @@ class PdfTooLargeError(BadInputError):
     http_status = 413
 
 
+class ImageTooLargeError(BadInputError):
+    """An image-search body over the upload limit; cut off while it streams in, never read whole."""
+
+    code = "image_too_large"
+    http_status = 413
+
+
 class NotFoundError(PaperlensError):
     code = "not_found"
     http_status = 404

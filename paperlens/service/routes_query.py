@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import UploadFile as StarletteUploadFile
+from starlette.formparsers import MultiPartParser
 
 from paperlens.engine import Engine
-from paperlens.errors import BadInputError, PaperlensError
+from paperlens.errors import BadInputError, ImageTooLargeError, PaperlensError
 from paperlens.generate import sse_format, stream_answer
 from paperlens.models import ElementKind
 from paperlens.service.auth import Tenant, tenant_for
@@ -92,28 +93,51 @@ async def _json_search(request: Request) -> SearchRequest:
     return _validated(SearchRequest, data)  # type: ignore[return-value]
 
 
+# Room for the form fields and multipart framing around an image of the largest allowed size.
+_FORM_SLACK_BYTES = 64 * 1024
+
+
+async def _capped(stream: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
+    """The request body, cut off once it passes ``limit`` bytes, so an oversized image is refused while it
+    streams in instead of being spooled to disk whole first."""
+    seen = 0
+    async for chunk in stream:
+        seen += len(chunk)
+        if seen > limit:
+            raise ImageTooLargeError(f"the image is larger than {limit // (1024 * 1024)} MB")
+        yield chunk
+
+
 async def _image_search(request: Request) -> tuple[ImageSearchForm, bytes]:
     limit = request.app.state.settings.max_upload_mb * 1024 * 1024
+    body = _capped(request.stream(), limit + _FORM_SLACK_BYTES)
     try:
-        form = await request.form()
+        form = await MultiPartParser(request.headers, body).parse()
+    except ImageTooLargeError:
+        raise
     except Exception as exc:  # a malformed multipart body
         raise BadInputError(f"the multipart body could not be read: {exc}") from None
-    upload = form.get("image")
-    if not isinstance(upload, StarletteUploadFile):
-        raise BadInputError("a multipart search needs an image file in the field 'image'", code="no_image")
-    image = await upload.read(limit + 1)
-    if len(image) > limit:
-        raise BadInputError(f"the image is larger than {limit // (1024 * 1024)} MB", code="image_too_large")
-    if not image:
-        raise BadInputError("the image is empty", code="empty_file")
-    fields: dict = {}
-    for name in form:
-        if name == "image":
-            continue
-        values = [v for v in form.getlist(name) if isinstance(v, str)]
-        fields[name] = (
-            values if name in ("document_ids", "kinds", "pages") else (values[-1] if values else "")
-        )
+    try:
+        upload = form.get("image")
+        if not isinstance(upload, StarletteUploadFile):
+            raise BadInputError(
+                "a multipart search needs an image file in the field 'image'", code="no_image"
+            )
+        image = await upload.read(limit + 1)
+        if len(image) > limit:
+            raise ImageTooLargeError(f"the image is larger than {limit // (1024 * 1024)} MB")
+        if not image:
+            raise BadInputError("the image is empty", code="empty_file")
+        fields: dict = {}
+        for name in form:
+            if name == "image":
+                continue
+            values = [v for v in form.getlist(name) if isinstance(v, str)]
+            fields[name] = (
+                values if name in ("document_ids", "kinds", "pages") else (values[-1] if values else "")
+            )
+    finally:
+        await form.close()
     return _validated(ImageSearchForm, fields), image  # type: ignore[return-value]
 
 

@@ -111,11 +111,13 @@ def test_scripts_and_attachments_are_never_extracted(server, outcomes):
     assert all("app.alert" not in h["text"] and "This program cannot" not in h["text"] for h in hits)
 
 
-def _multipart(boundary: bytes, payload_chunks, filename: bytes = b"big.pdf"):
+def _multipart(boundary: bytes, payload_chunks, filename: bytes = b"big.pdf", field: bytes = b"file"):
     yield (
         b"--"
         + boundary
-        + b'\r\nContent-Disposition: form-data; name="file"; filename="'
+        + b'\r\nContent-Disposition: form-data; name="'
+        + field
+        + b'"; filename="'
         + filename
         + b'"\r\n'
         b"Content-Type: application/pdf\r\n\r\n"
@@ -124,8 +126,14 @@ def _multipart(boundary: bytes, payload_chunks, filename: bytes = b"big.pdf"):
     yield b"\r\n--" + boundary + b"--\r\n"
 
 
-def test_an_oversized_upload_is_cut_off_while_streaming(server):
-    """No Content-Length (chunked): the limit is enforced on the bytes as they arrive, the rest is never read."""
+@pytest.mark.parametrize(
+    ("route", "field", "code"),
+    [("/v1/documents", b"file", "pdf_too_large"), ("/v1/search", b"image", "image_too_large")],
+    ids=["upload", "image-search"],
+)
+def test_an_oversized_upload_is_cut_off_while_streaming(server, route, field, code):
+    """No Content-Length (chunked): the limit is enforced on the bytes as they arrive, the rest is never read.
+    Image search takes the same limit as PDF uploads."""
     pulled = 0
     chunk = b"%PDF-1.7\n" + b"0" * (256 * 1024 - 9)
 
@@ -137,20 +145,20 @@ def test_an_oversized_upload_is_cut_off_while_streaming(server):
 
     async def send() -> httpx.Response:
         async def body():
-            for part in _multipart(b"b0undary", chunks()):
+            for part in _multipart(b"b0undary", chunks(), field=field):
                 yield part
 
         # The live server's own app object, driven in-process, so the test can count what the app pulled.
         transport = httpx.ASGITransport(app=server.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             return await client.post(
-                "/v1/documents",
+                route,
                 content=body(),
                 headers={"Content-Type": "multipart/form-data; boundary=b0undary"},
             )
 
     r = asyncio.run(send())
-    assert r.status_code == 413 and r.json()["error"]["code"] == "pdf_too_large"
+    assert r.status_code == 413 and r.json()["error"]["code"] == code
     assert pulled * len(chunk) <= (LIMIT_MB + 1) * 1024 * 1024, (
         f"read {pulled * len(chunk)} bytes past a limit"
     )
