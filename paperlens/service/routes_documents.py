@@ -110,6 +110,21 @@ async def upload_document(request: Request, tenant: Tenant = Depends(tenant_for)
     return {"job_id": job.id, "document_id": upload.document_id}
 
 
+ACTIVE_JOB_STATUSES = ("queued", "running")
+
+
+@router.get(
+    "/jobs",
+    summary="Ingestion jobs still queued or running",
+    description="So a client that lost its job ids (a reloaded page, a restarted script) can follow them again. "
+    "Only the caller's own jobs; oldest first.",
+)
+def list_active_jobs(request: Request, tenant: Tenant = Depends(tenant_for)):
+    jobs = engine_of(request).store.list_jobs(ACTIVE_JOB_STATUSES)
+    visible = [j for j in jobs if tenant.visible is None or j.collection in tenant.visible]
+    return {"jobs": [j.to_wire() for j in visible]}
+
+
 @router.get("/jobs/{job_id}", summary="Status and progress of an ingestion job")
 def get_job(job_id: str, request: Request, tenant: Tenant = Depends(tenant_for)):
     job = engine_of(request).store.get_job(job_id)

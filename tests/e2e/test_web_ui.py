@@ -23,6 +23,7 @@ import httpx
 import pytest
 from live_server import live_server
 from pdf_factory import A4, PLOT_CAPTION, make_paper_pdf
+from reliability_kit import marked_pdf
 from tiny_clip import TINY_CLIP_NAME, build_tiny_clip
 
 pytestmark = pytest.mark.slow
@@ -394,6 +395,24 @@ def test_upload_ask_cite_search_delete_in_a_real_browser(server, browser, tmp_pa
     page.wait_for_selector("#docs-empty", state="visible")
     listed = httpx.get(f"{server.url}/v1/documents", headers=auth).json()
     assert listed["documents"] == []
+
+    # --- A job started elsewhere (or before a reload) shows up on the page and is followed to the end: the
+    # worker is paused so the job is certainly still queued when the page loads.
+    server.app.state.runner.stop()
+    try:
+        late = marked_pdf(tmp_path / "late.pdf", "okapistry").read_bytes()
+        r = httpx.post(
+            f"{server.url}/v1/documents", files={"file": ("late.pdf", late, "application/pdf")}, headers=auth
+        )
+        assert r.status_code == 202, r.text
+        page.reload()
+        page.wait_for_selector("body[data-ready=true]")
+        resumed = page.locator(f"#jobs .job[data-job-id='{r.json()['job_id']}']")
+        assert "late.pdf" in resumed.inner_text() and resumed.get_attribute("data-status") == "queued"
+    finally:
+        server.app.state.runner.start()
+    resumed.and_(page.locator("[data-status=succeeded]")).wait_for(timeout=180_000)
+    page.locator(f"#documents .doc[data-document-id='{r.json()['document_id']}']").wait_for()
 
     # --- Forgetting the key removes it from the tab's session, and the server asks for one again.
     page.click("#key-clear")

@@ -56,6 +56,7 @@ def corpus(server, tmp_path_factory):
         ("POST", "/v1/search", {"query": "anything"}),
         ("POST", "/v1/ask", {"question": "anything?"}),
         ("GET", "/v1/jobs/0123", None),
+        ("GET", "/v1/jobs", None),
         ("GET", "/v1/documents/0123/elements", None),
         ("DELETE", "/v1/documents/0123", None),
     ],
@@ -180,6 +181,30 @@ def test_another_tenants_document_and_job_are_403(server, corpus):
         )
         # Still there for its owner.
         assert client.get(f"/v1/documents/{beta_doc}", headers=bearer(BETA)).status_code == 200
+
+
+def test_each_key_lists_only_its_own_unfinished_jobs(server, corpus, tmp_path):
+    """With the worker paused, jobs stay queued: each key's GET /v1/jobs shows its own and no one else's, and
+    a job leaves the list once it has finished."""
+    runner = server.app.state.runner
+    runner.stop()
+    try:
+        jobs = {}
+        for key, word in ((ALPHA, "wombatite"), (BETA, "axolotlic"), (TEAM_A, "tapirine")):
+            with server.client(headers=bearer(key)) as client:
+                r = upload(client, marked_pdf(tmp_path / f"{word}.pdf", word).read_bytes(), f"{word}.pdf")
+                assert r.status_code == 202, r.text
+                jobs[key] = r.json()["job_id"]
+        for key, own in ((ALPHA, [ALPHA]), (BETA, [BETA]), (TEAM_B, [TEAM_A])):  # team keys share jobs
+            with server.client(headers=bearer(key)) as client:
+                listed = client.get("/v1/jobs").json()["jobs"]
+            assert [j["id"] for j in listed] == [jobs[k] for k in own]
+            assert listed[0]["status"] == "queued" and listed[0]["filename"].endswith(".pdf")
+    finally:
+        runner.start()
+    with server.client(headers=bearer(ALPHA)) as client:
+        assert server.wait_for_job(client, jobs[ALPHA])["status"] == "succeeded"
+        assert client.get("/v1/jobs").json()["jobs"] == []
 
 
 def test_deleting_a_shared_pdf_removes_only_the_callers_copy(server, corpus):

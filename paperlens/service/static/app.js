@@ -435,6 +435,25 @@ async function followJob(jobId, row) {
   }
 }
 
+// Jobs started before this page loaded (a reload, another tab, the CLI against this server) are picked up
+// again, so their progress is not lost from view.
+async function resumeJobs() {
+  let body;
+  try {
+    body = await apiJson("/v1/jobs");
+  } catch {
+    return; // a 401 is already shown beside the key field; the library list reports other failures
+  }
+  const shown = new Set([...document.querySelectorAll("#jobs .job")].map((r) => r.dataset.jobId));
+  for (const job of body.jobs || []) {
+    if (shown.has(job.id)) continue;
+    const row = jobRow(job.filename || job.document_id);
+    row.row.dataset.jobId = job.id;
+    row.row.dataset.documentId = job.document_id;
+    followJob(job.id, row);
+  }
+}
+
 // ---------------------------------------------------------------- modes
 
 function setupModes() {
@@ -897,7 +916,7 @@ function placeHighlight() {
 // ---------------------------------------------------------------- start
 
 async function refreshAll() {
-  await Promise.all([loadHealth(), loadDocuments()]);
+  await Promise.all([loadHealth(), loadDocuments(), resumeJobs()]);
 }
 
 function start() {
