@@ -108,17 +108,26 @@ def summarise(rows: Sequence[dict], ks: Sequence[int]) -> dict:
     answer_rows = [r for r in rows if "answer_correct" in r or "mc_outcome" in r]
     if answer_rows:
         section["answers"] = summarise_answers(answer_rows)
+        fallback = summarise_answers(answer_rows, prefix=FALLBACK_PREFIX)
+        if fallback:
+            section["answers_extractive_fallback"] = fallback
     return section
 
 
-def summarise_answers(rows: Sequence[dict]) -> dict:
-    """Answer accuracy: normalised match for page-evidence sets, LitQA2 accuracy/precision for passages."""
+#: Row keys with this prefix hold the extractive fallback's answers, measured beside an LLM's in the same run.
+FALLBACK_PREFIX = "fallback_"
+
+
+def summarise_answers(rows: Sequence[dict], prefix: str = "") -> dict:
+    """Answer accuracy: normalised match for page-evidence sets, LitQA2 accuracy/precision for passages.
+    ``prefix`` picks which answers: the configured answerer's ("") or the fallback's (FALLBACK_PREFIX)."""
     out: dict = {}
-    matched = [r for r in rows if "answer_correct" in r]
+    correct_key, outcome_key = f"{prefix}answer_correct", f"{prefix}mc_outcome"
+    matched = [r for r in rows if correct_key in r]
     if matched:
 
         def accuracy(group: list[dict]) -> float | None:
-            return sum(1 for r in group if r["answer_correct"]) / len(group) if group else None
+            return sum(1 for r in group if r[correct_key]) / len(group) if group else None
 
         answerable = [r for r in matched if r["answerable"]]
         unanswerable = [r for r in matched if not r["answerable"]]
@@ -134,7 +143,7 @@ def summarise_answers(rows: Sequence[dict]) -> dict:
                 f: {"questions": len(g), "accuracy": accuracy(g)} for f, g in sorted(formats.items())
             },
         }
-    choices = [r["mc_outcome"] for r in rows if "mc_outcome" in r]
+    choices = [r[outcome_key] for r in rows if outcome_key in r]
     if choices:
         out["multiple_choice"] = multiple_choice_scores(choices)
     return out

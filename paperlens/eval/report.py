@@ -111,22 +111,25 @@ def render_markdown(report: dict) -> str:
 
 
 def _answer_lines(report: dict) -> list[str]:
-    lines = []
+    answerer = report.get("config", {}).get("answerer")
+    lines = [f"Answerer: {answerer}."] if answerer else []
     for n in _sections(report):
-        answers = report[n].get("answers") or {}
-        if "page_answer" in answers:
-            a = answers["page_answer"]
-            lines.append(
-                f"- {n}, page-evidence answers (normalised match): accuracy {_fmt(a['accuracy'])} "
-                f"(answerable {_fmt(a['accuracy_answerable'])}, "
-                f"unanswerable {_fmt(a['accuracy_unanswerable'])})"
-            )
-        if "multiple_choice" in answers:
-            m = answers["multiple_choice"]
-            lines.append(
-                f"- {n}, multiple choice: accuracy {_fmt(m['accuracy'])}, precision {_fmt(m['precision'])} "
-                f"({m['correct']} correct, {m['wrong']} wrong, {m['unsure']} insufficient information)"
-            )
+        for key, label in (("answers", n), ("answers_extractive_fallback", f"{n}, extractive fallback")):
+            answers = report[n].get(key) or {}
+            if "page_answer" in answers:
+                a = answers["page_answer"]
+                lines.append(
+                    f"- {label}, page-evidence answers (normalised match): accuracy {_fmt(a['accuracy'])} "
+                    f"(answerable {_fmt(a['accuracy_answerable'])}, "
+                    f"unanswerable {_fmt(a['accuracy_unanswerable'])})"
+                )
+            if "multiple_choice" in answers:
+                m = answers["multiple_choice"]
+                lines.append(
+                    f"- {label}, multiple choice: accuracy {_fmt(m['accuracy'])}, "
+                    f"precision {_fmt(m['precision'])} ({m['correct']} correct, {m['wrong']} wrong, "
+                    f"{m['unsure']} insufficient information)"
+                )
     return lines
 
 

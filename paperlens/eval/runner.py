@@ -8,6 +8,7 @@ once stored) reuses it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -22,7 +23,7 @@ from paperlens.errors import BadInputError, PaperlensError
 from paperlens.eval.base import BenchRetriever, Retrieved
 from paperlens.eval.choose import ChooseFn, build_options, lexical_choose
 from paperlens.eval.datasets import BenchDataset, PageQuestion, PassageQuestion, load_dataset
-from paperlens.eval.evaluate import page_row, passage_row, summarise
+from paperlens.eval.evaluate import FALLBACK_PREFIX, page_row, passage_row, summarise
 from paperlens.eval.metrics import (
     PASSAGE_THRESHOLD,
     answer_matches,
@@ -219,8 +220,11 @@ def evaluate_retriever(
     choose_fn: ChooseFn | None = None,
     evidence_k: int = 8,
     ask=None,
+    fallback_ask=None,
+    fallback_choose: ChooseFn | None = None,
 ) -> list[dict]:
-    """Ask every question through ``retriever`` and score it; ``ask`` (engine.ask) adds page-answer match."""
+    """Ask every question through ``retriever`` and score it; ``ask`` (engine.ask) adds page-answer match.
+    ``fallback_ask``/``fallback_choose`` answer again with the extractive fallback, kept beside the first."""
     depth = retrieval_depth(ks)
     rows = []
     with _progress(console) as progress:
@@ -239,32 +243,36 @@ def evaluate_retriever(
                 row["answer_format"] = question.answer_format
                 if answers and ask is not None:
                     _answer_page(row, question, doc_id, ask)
+                    if fallback_ask is not None:
+                        _answer_page(row, question, doc_id, fallback_ask, prefix=FALLBACK_PREFIX)
             else:
                 row = passage_row(question, ranked, ks, recoverable[question.id]["recoverable"])
                 if answers:
                     _answer_choice(row, question, ranked[:evidence_k], choose_fn or lexical_choose)
+                    if fallback_choose is not None:
+                        _answer_choice(row, question, ranked[:evidence_k], fallback_choose, FALLBACK_PREFIX)
             row["latency_ms"] = latency
             rows.append(row)
             progress.advance(task)
     return rows
 
 
-def _answer_page(row: dict, question: PageQuestion, doc_id: str | None, ask) -> None:
+def _answer_page(row: dict, question: PageQuestion, doc_id: str | None, ask, prefix: str = "") -> None:
     started = time.perf_counter()
     prediction = ask(question.question, document_ids=[doc_id] if doc_id else None).answer if doc_id else ""
-    row["answer_latency_ms"] = (time.perf_counter() - started) * 1000.0
-    row["prediction"] = prediction
-    row["answer_correct"] = answer_matches(prediction, question.answer, question.answer_format)
+    row[f"{prefix}answer_latency_ms"] = (time.perf_counter() - started) * 1000.0
+    row[f"{prefix}prediction"] = prediction
+    row[f"{prefix}answer_correct"] = answer_matches(prediction, question.answer, question.answer_format)
 
 
 def _answer_choice(
-    row: dict, question: PassageQuestion, evidence: list[Retrieved], choose_fn: ChooseFn
+    row: dict, question: PassageQuestion, evidence: list[Retrieved], choose_fn: ChooseFn, prefix: str = ""
 ) -> None:
     options, correct, insufficient = build_options(question.id, question.answer, question.distractors)
     chosen = choose_fn(question.question, options, [r.text for r in evidence])
     row["mc_options"] = options
-    row["mc_chosen"] = chosen
-    row["mc_outcome"] = multiple_choice_outcome(chosen, correct, insufficient)
+    row[f"{prefix}mc_chosen"] = chosen
+    row[f"{prefix}mc_outcome"] = multiple_choice_outcome(chosen, correct, insufficient)
 
 
 # ---------------------------------------------------------------- the whole run
@@ -312,16 +320,28 @@ def run_bench(
     }  # fmt: skip
     per_question: dict[str, list[dict]] = {}
 
+    # An LLM's answers are measured beside the extractive fallback's, on the same evidence, in the same run.
+    fallback_choose = lexical_choose if answers and choose_fn is not None else None
     engine = Engine(bench_settings)
     try:
         ingested = ingest_system(engine, dataset, data_dir, console)
+        answerer = f"{engine.generator.name} ({engine.generator.model})"
+        fallback_ask = None
+        if answers and engine.generator.name != "extractive":
+            from paperlens.generate.extractive import ExtractiveGenerator
+
+            extractive = ExtractiveGenerator(engine.embedder, max_sentences=settings.generate.max_sentences)
+            fallback_ask = functools.partial(engine.ask, generator=extractive)
         rows = evaluate_retriever(
             SystemRetriever(engine), dataset, ingested["ids"], ks, recoverable, console,
             answers=answers, choose_fn=choose_fn, evidence_k=settings.retrieve.k, ask=engine.ask,
+            fallback_ask=fallback_ask, fallback_choose=fallback_choose,
         )  # fmt: skip
     finally:
         engine.close()
     report["system"] = summarise(rows, ks)
+    if answers:
+        report["config"]["answerer"] = answerer
     report["system"]["ingestion"] = ingested["stats"]
     report["system"]["failed_documents"] = ingested["failed"]
     per_question["system"] = rows
@@ -336,6 +356,7 @@ def run_bench(
         rows = evaluate_retriever(
             plain, dataset, hashes, ks, recoverable, console,
             answers=answers, choose_fn=choose_fn, evidence_k=settings.retrieve.k, ask=None,
+            fallback_choose=fallback_choose,
         )  # fmt: skip
         report["baseline"] = summarise(rows, ks)
         report["baseline"]["ingestion"] = {

@@ -145,3 +145,39 @@ def test_run_bench_end_to_end(tiny_dataset, tmp_path):
     assert (choice["correct"], choice["wrong"], choice["unsure"]) == (1, 0, 1)
     assert choice["accuracy"] == 0.5 and choice["precision"] == 1.0
     assert again["system"]["answers"]["page_answer"]["questions"] == 3
+
+    # Third run, from the command line with a local LLM configured (a tiny random one: its answers are noise):
+    # the extractive fallback is measured beside it on the same index and must score what the extractive run
+    # above scored, question for question.
+    from tiny_lm import build_tiny_causal_lm
+    from typer.testing import CliRunner
+
+    from paperlens.cli import app
+
+    model = build_tiny_causal_lm(tmp_path / "tiny-lm")
+    config = tmp_path / "llm.toml"
+    config.write_text(
+        f'data_dir = "{(tmp_path / "data").as_posix()}"\n\n'
+        f'[generate]\nbackend = "local"\nmodel = "{model.as_posix()}"\nmax_new_tokens = 16\n'
+    )
+    out3 = tmp_path / "out3"
+    result = CliRunner().invoke(
+        app,
+        ["bench", str(tiny_dataset), "--k", "1,3", "--out", str(out3), "--config", str(config), "--answers"],
+    )
+    assert result.exit_code == 0, result.output
+    with_llm = json.loads((out3 / "report.json").read_text())
+    assert with_llm["config"]["data_dir"] == saved["config"]["data_dir"]  # the same index, not re-ingested
+    assert with_llm["config"]["answerer"].startswith("local (")
+    fallback = with_llm["system"]["answers_extractive_fallback"]
+    assert fallback["multiple_choice"] == again["system"]["answers"]["multiple_choice"]
+    assert fallback["page_answer"] == again["system"]["answers"]["page_answer"]
+    llm_choice = with_llm["system"]["answers"]["multiple_choice"]
+    assert llm_choice["correct"] + llm_choice["wrong"] + llm_choice["unsure"] == 2
+    assert with_llm["system"]["answers"]["page_answer"]["questions"] == 3
+    markdown = (out3 / "report.md").read_text()
+    assert "Answerer: local (" in markdown
+    assert (
+        "- system, multiple choice:" in markdown
+        and "- system, extractive fallback, multiple choice:" in markdown
+    )
