@@ -160,9 +160,14 @@ def ingest_system(engine, dataset: BenchDataset, data_dir: Path, console: Consol
                 result = engine.ingest_path(pdf, progress=on_progress)
             except PaperlensError as exc:
                 failed[pdf.name] = {"code": exc.code, "message": exc.message}
+                if not console.is_terminal:
+                    console.print(f"failed {pdf.name}: {exc.code}")
                 progress.advance(task)
                 continue
             seconds = time.perf_counter() - started
+            if not console.is_terminal and result.created:
+                # A log file or CI shows no live bar: a line per document shows the run is moving.
+                console.print(f"ingested {pdf.name}: {result.pages} pages in {seconds:.1f} s")
             ids[pdf.name] = result.document_id
             if result.created:
                 log[result.document_id] = {"name": pdf.name, "pages": result.pages, "seconds": seconds}

@@ -129,6 +129,7 @@ def test_run_bench_end_to_end(tiny_dataset, tmp_path):
     rows = [json.loads(line) for line in (out / "questions.jsonl").read_text().splitlines()]
     assert len(rows) == 10 and {r["system"] for r in rows} == {"system", "baseline"}
     assert "page_recall" in buffer.getvalue()
+    assert "ingested alpha.pdf: 3 pages in" in buffer.getvalue()  # a StringIO is no terminal: a line per PDF
 
     # Second run: same corpus and settings -> same cache key -> nothing re-ingested; answers on.
     again = run_bench(
