@@ -123,12 +123,17 @@ def ingest(
                 result = engine.ingest_path(
                     path, progress=lambda stage, f, t=task: progress.update(t, completed=f, stage=stage)
                 )
-                progress.update(task, completed=1.0, stage="done" if result.created else "already ingested")
+                status = "done" if result.created else "already ingested"
+                progress.update(task, completed=1.0, stage=status)
                 results.append({"file": str(path), **result.__dict__})
             except PaperlensError as exc:
                 failures += 1
-                progress.update(task, stage=f"[red]failed: {exc.code}[/red]")
+                status = f"failed: {exc.code}"
+                progress.update(task, stage=f"[red]{status}[/red]")
                 results.append({"file": str(path), "error": {"code": exc.code, "message": exc.message}})
+            if not console.is_terminal:
+                # No live bar in a log file or CI: a line per PDF shows a long run is moving.
+                console.print(f"{path.name}: {status}", markup=False)
             progress.advance(overall)
     engine.close()
     if as_json:

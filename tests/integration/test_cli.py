@@ -65,6 +65,8 @@ def test_ingest_reports_bad_files_and_exits_non_zero(env):
     rows = {r["file"].rsplit("/", 1)[-1]: r for r in json.loads(result.stdout)}
     assert rows["good.pdf"]["created"] is True
     assert rows["bad.pdf"]["error"]["code"] == "not_a_pdf"
+    # Not a terminal: besides the JSON, stderr says how each PDF went, line by line as they finish.
+    assert "good.pdf: done" in result.stderr and "bad.pdf: failed: not_a_pdf" in result.stderr
 
 
 def test_a_bad_config_is_a_clear_error(env):
