@@ -435,7 +435,7 @@ async function followJob(jobId, row) {
   }
 }
 
-// Jobs started before this page loaded (a reload, another tab, the CLI against this server) are picked up
+// Jobs started before this page loaded (a reload, another tab or another client of this server) are picked up
 // again, so their progress is not lost from view.
 async function resumeJobs() {
   let body;
