@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,6 +18,7 @@ from paperlens.generate import sse_format, stream_answer
 from paperlens.models import ElementKind
 from paperlens.service.auth import Tenant, tenant_for
 from paperlens.service.schemas import AskRequest, SearchRequest
+from paperlens.service.uploads import capped_body
 
 router = APIRouter(prefix="/v1", tags=["query"])
 
@@ -93,24 +94,13 @@ async def _json_search(request: Request) -> SearchRequest:
     return _validated(SearchRequest, data)  # type: ignore[return-value]
 
 
-# Room for the form fields and multipart framing around an image of the largest allowed size.
-_FORM_SLACK_BYTES = 64 * 1024
-
-
-async def _capped(stream: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
-    """The request body, cut off once it passes ``limit`` bytes, so an oversized image is refused while it
-    streams in instead of being spooled to disk whole first."""
-    seen = 0
-    async for chunk in stream:
-        seen += len(chunk)
-        if seen > limit:
-            raise ImageTooLargeError(f"the image is larger than {limit // (1024 * 1024)} MB")
-        yield chunk
-
-
 async def _image_search(request: Request) -> tuple[ImageSearchForm, bytes]:
     limit = request.app.state.settings.max_upload_mb * 1024 * 1024
-    body = _capped(request.stream(), limit + _FORM_SLACK_BYTES)
+
+    def too_large() -> ImageTooLargeError:
+        return ImageTooLargeError(f"the image is larger than {limit // (1024 * 1024)} MB")
+
+    body = capped_body(request, limit, too_large)
     try:
         form = await MultiPartParser(request.headers, body).parse()
     except ImageTooLargeError:
@@ -125,7 +115,7 @@ async def _image_search(request: Request) -> tuple[ImageSearchForm, bytes]:
             )
         image = await upload.read(limit + 1)
         if len(image) > limit:
-            raise ImageTooLargeError(f"the image is larger than {limit // (1024 * 1024)} MB")
+            raise too_large()
         if not image:
             raise BadInputError("the image is empty", code="empty_file")
         fields: dict = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -128,6 +129,24 @@ class _FilePart:
         self._in_file = False
 
 
+async def capped_body(
+    request: Request, limit: int, too_large: Callable[[], Exception]
+) -> AsyncIterator[bytes]:
+    """The request body, refused with ``too_large()`` once it is known to pass ``limit`` plus the multipart
+    envelope: from a declared Content-Length before a byte is read, else (a lying or absent Content-Length)
+    while it streams in. The rest of an oversized body is never read."""
+    ceiling = limit + ENVELOPE_BYTES
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > ceiling:
+        raise too_large()
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > ceiling:
+            raise too_large()
+        yield chunk
+
+
 async def receive_pdf(request: Request, dest_dir: Path, limit: int, hasher) -> ReceivedUpload:
     """Stream the ``file`` field of a multipart request into ``dest_dir``; typed 4xx errors otherwise.
 
@@ -138,20 +157,18 @@ async def receive_pdf(request: Request, dest_dir: Path, limit: int, hasher) -> R
     boundary = options.get(b"boundary")
     if mime != b"multipart/form-data" or not boundary:
         raise InvalidUploadError("send the PDF as multipart/form-data in a field named 'file'")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit + ENVELOPE_BYTES:
-        raise PdfTooLargeError(f"the upload is larger than the {limit // (1024 * 1024)} MB limit")
+    body = capped_body(
+        request,
+        limit,
+        lambda: PdfTooLargeError(f"the upload is larger than the {limit // (1024 * 1024)} MB limit"),
+    )
     dest_dir.mkdir(parents=True, exist_ok=True)
     tmp = dest_dir / f"{TEMP_PREFIX}{uuid.uuid4().hex}{TEMP_SUFFIX}"
     try:
         with open(tmp, "wb") as out:
             part = _FilePart(out, hasher, limit)
             parser = MultipartParser(boundary, part.callbacks())
-            received = 0
-            async for chunk in request.stream():
-                received += len(chunk)
-                if received > limit + ENVELOPE_BYTES:  # a lying or absent Content-Length
-                    raise PdfTooLargeError(f"the upload is larger than the {limit // (1024 * 1024)} MB limit")
+            async for chunk in body:
                 parser.write(chunk)
             parser.finalize()
         if not part.seen:
