@@ -20,7 +20,7 @@ from pathlib import Path
 from paperlens import __version__
 from paperlens.config import Settings
 from paperlens.errors import EmptyUploadError, IndexMismatchError, NotAPdfError, NotFoundError
-from paperlens.generate import Generator, answer_question, build_generator
+from paperlens.generate import answer_question, build_generator
 from paperlens.index.embed import build_embedder
 from paperlens.index.embed.clip import build_image_embedder
 from paperlens.index.store import Store
@@ -413,13 +413,10 @@ class Engine:
         k: int | None = None,
         document_ids: Sequence[str] | None = None,
         collections: Sequence[str] | None = None,
-        generator: Generator | None = None,
     ) -> Answer:
-        """Answer from the retrieved evidence with the configured generator (or ``generator``: the benchmark
-        measures the extractive fallback beside an LLM on the same index)."""
         evidence = self.search(question, k=k, document_ids=document_ids, collections=collections)
         # The same checks as the streamed path (routes_query uses stream_answer over the same evidence).
-        return answer_question(question, evidence, generator or self.generator)
+        return answer_question(question, evidence, self.generator)
 
     def _image_health(self) -> dict:
         if self.image_embedder is None:

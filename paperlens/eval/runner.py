@@ -8,11 +8,10 @@ once stored) reuses it.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,6 +34,7 @@ from paperlens.models import document_id_for
 
 if TYPE_CHECKING:
     from paperlens.config import Settings
+    from paperlens.generate import Generator
 
 # Settings that shape the index but never change what it holds are left out of the cache key, so moving the
 # benchmark between machines (devices, batch sizes, limits) does not throw the ingested corpus away.
@@ -224,12 +224,11 @@ def evaluate_retriever(
     answers: bool = False,
     choose_fn: ChooseFn | None = None,
     evidence_k: int = 8,
-    ask=None,
-    fallback_ask=None,
+    answer_page: AnswerPageFn | None = None,
     fallback_choose: ChooseFn | None = None,
 ) -> list[dict]:
-    """Ask every question through ``retriever`` and score it; ``ask`` (engine.ask) adds page-answer match.
-    ``fallback_ask``/``fallback_choose`` answer again with the extractive fallback, kept beside the first."""
+    """Ask every question through ``retriever`` and score it; ``answer_page`` adds page-answer match.
+    ``fallback_choose`` picks again with the extractive fallback's chooser, kept beside the first."""
     depth = retrieval_depth(ks)
     rows = []
     with _progress(console) as progress:
@@ -246,10 +245,8 @@ def evaluate_retriever(
             if isinstance(question, PageQuestion):
                 row = page_row(question, doc_id or "", ranked, ks)
                 row["answer_format"] = question.answer_format
-                if answers and ask is not None:
-                    _answer_page(row, question, doc_id, ask)
-                    if fallback_ask is not None:
-                        _answer_page(row, question, doc_id, fallback_ask, prefix=FALLBACK_PREFIX)
+                if answers and answer_page is not None:
+                    _answer_page(row, question, doc_id, answer_page)
             else:
                 row = passage_row(question, ranked, ks, recoverable[question.id]["recoverable"])
                 if answers:
@@ -262,12 +259,37 @@ def evaluate_retriever(
     return rows
 
 
-def _answer_page(row: dict, question: PageQuestion, doc_id: str | None, ask, prefix: str = "") -> None:
-    started = time.perf_counter()
-    prediction = ask(question.question, document_ids=[doc_id] if doc_id else None).answer if doc_id else ""
-    row[f"{prefix}answer_latency_ms"] = (time.perf_counter() - started) * 1000.0
-    row[f"{prefix}prediction"] = prediction
-    row[f"{prefix}answer_correct"] = answer_matches(prediction, question.answer, question.answer_format)
+#: (question, document id or None) -> {row-key prefix: (answer, milliseconds)}, one entry per answerer.
+AnswerPageFn = Callable[[str, str | None], dict[str, tuple[str, float]]]
+
+
+def _answer_page(row: dict, question: PageQuestion, doc_id: str | None, answer_page: AnswerPageFn) -> None:
+    for prefix, (prediction, ms) in answer_page(question.question, doc_id).items():
+        row[f"{prefix}answer_latency_ms"] = ms
+        row[f"{prefix}prediction"] = prediction
+        row[f"{prefix}answer_correct"] = answer_matches(prediction, question.answer, question.answer_format)
+
+
+def engine_answerer(engine, generators: dict[str, Generator]) -> AnswerPageFn:
+    """Answers from the engine's evidence for the question's document, retrieved once and given to every
+    generator (the configured one, and the extractive fallback beside an LLM); each one's time includes the
+    retrieval, as a user of /v1/ask would wait for it."""
+    from paperlens.generate import answer_question
+
+    def answer(question: str, doc_id: str | None) -> dict[str, tuple[str, float]]:
+        if doc_id is None:  # its document failed to ingest: nothing to answer from
+            return {prefix: ("", 0.0) for prefix in generators}
+        started = time.perf_counter()
+        evidence = engine.search(question, document_ids=[doc_id])
+        search_ms = (time.perf_counter() - started) * 1000.0
+        out = {}
+        for prefix, generator in generators.items():
+            started = time.perf_counter()
+            text = answer_question(question, evidence, generator).answer
+            out[prefix] = (text, search_ms + (time.perf_counter() - started) * 1000.0)
+        return out
+
+    return answer
 
 
 def _answer_choice(
@@ -331,16 +353,17 @@ def run_bench(
     try:
         ingested = ingest_system(engine, dataset, data_dir, console)
         answerer = f"{engine.generator.name} ({engine.generator.model})"
-        fallback_ask = None
+        generators: dict[str, Generator] = {"": engine.generator}
         if answers and engine.generator.name != "extractive":
             from paperlens.generate.extractive import ExtractiveGenerator
 
-            extractive = ExtractiveGenerator(engine.embedder, max_sentences=settings.generate.max_sentences)
-            fallback_ask = functools.partial(engine.ask, generator=extractive)
+            generators[FALLBACK_PREFIX] = ExtractiveGenerator(
+                engine.embedder, max_sentences=settings.generate.max_sentences
+            )
         rows = evaluate_retriever(
             SystemRetriever(engine), dataset, ingested["ids"], ks, recoverable, console,
-            answers=answers, choose_fn=choose_fn, evidence_k=settings.retrieve.k, ask=engine.ask,
-            fallback_ask=fallback_ask, fallback_choose=fallback_choose,
+            answers=answers, choose_fn=choose_fn, evidence_k=settings.retrieve.k,
+            answer_page=engine_answerer(engine, generators), fallback_choose=fallback_choose,
         )  # fmt: skip
     finally:
         engine.close()
@@ -360,7 +383,7 @@ def run_bench(
             plain.build(dataset.pdfs, progress=lambda pdf: progress.advance(task))
         rows = evaluate_retriever(
             plain, dataset, hashes, ks, recoverable, console,
-            answers=answers, choose_fn=choose_fn, evidence_k=settings.retrieve.k, ask=None,
+            answers=answers, choose_fn=choose_fn, evidence_k=settings.retrieve.k,
             fallback_choose=fallback_choose,
         )  # fmt: skip
         report["baseline"] = summarise(rows, ks)
