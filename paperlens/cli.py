@@ -1,4 +1,4 @@
-"""``paperlens serve | ingest | search | ask | bench | documents | delete``."""
+"""``paperlens serve | ingest | search | ask | bench | documents | delete | reembed``."""
 
 from __future__ import annotations
 
@@ -246,6 +246,28 @@ def delete(document_id: Annotated[str, typer.Argument()], config: ConfigOpt = No
     finally:
         engine.close()
     out.print(f"deleted {document_id}")
+
+
+@app.command()
+def reembed(config: ConfigOpt = None) -> None:
+    """Embed every stored chunk again with the configured embedder (after changing embed.model), without
+    ingesting the PDFs again. Stop the service on this data directory first."""
+    from paperlens.index.reembed import reembed as run_reembed
+
+    settings = _settings(config)
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(f"embedding with {settings.embed.model}", total=None)
+        try:
+            result = run_reembed(
+                settings, lambda done, total: progress.update(task, completed=done, total=total)
+            )
+        except PaperlensError as exc:
+            console.print(f"[red]error ({exc.code}):[/red] {exc.message}")
+            raise typer.Exit(2) from exc
+    before = (result["before"] or {}).get("model", "nothing")
+    out.print(f"re-embedded {result['chunks']} chunks: {before} -> {result['after']['model']}")
 
 
 @app.command()

@@ -23,6 +23,7 @@ from paperlens.errors import EmptyUploadError, IndexMismatchError, NotAPdfError,
 from paperlens.generate import answer_question, build_generator
 from paperlens.index.embed import build_embedder
 from paperlens.index.embed.clip import build_image_embedder
+from paperlens.index.reembed import embedder_identity
 from paperlens.index.store import Store
 from paperlens.index.vectors import VectorIndex
 from paperlens.ingest.chunk import chunk_elements
@@ -120,11 +121,7 @@ class Engine:
 
     # -- set-up ----------------------------------------------------------------------------------------
     def identity(self) -> dict:
-        return {
-            "embedder": self.embedder.name,
-            "model": self.embedder.model,
-            "dim": self.embedder.dim,
-        }
+        return embedder_identity(self.embedder)
 
     def _check_identity(self) -> None:
         stored = self.store.get_meta("index_identity")
@@ -135,19 +132,12 @@ class Engine:
         if json.loads(stored) != current:
             raise IndexMismatchError(
                 f"the index in {self.settings.data_dir} was built with {stored}, but the configured embedder is"
-                f" {json.dumps(current, sort_keys=True)}. Use the same embedder, or a new data directory."
+                f" {json.dumps(current, sort_keys=True)}. Use the same embedder, a new data directory, or"
+                " `paperlens reembed` to embed the stored chunks with the configured one."
             )
 
     def _vector_index(self, name: str, dim: int) -> VectorIndex:
-        retrieve = self.settings.retrieve
-        return VectorIndex(
-            self.settings.vectors_dir / name,
-            dim,
-            kind=retrieve.vector_index,
-            approximate_above=retrieve.approximate_above,
-            nprobe=retrieve.ivf_nprobe,
-            threads=retrieve.omp_threads or None,
-        )
+        return VectorIndex.configured(self.settings.vectors_dir / name, dim, self.settings.retrieve)
 
     def _open_image_index(self) -> None:
         """Make the CLIP vectors agree with the store and the configured CLIP model, then load FAISS.

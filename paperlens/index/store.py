@@ -350,6 +350,46 @@ class Store:
             last = int(ids[-1])
             yield ids, vecs
 
+    def iter_chunk_texts(self, batch: int = 256):
+        """Yield (ids, texts) batches of every stored chunk, in id order, for embedding them again."""
+        last = -1
+        while True:
+            with self._lock:
+                rows = self._conn.execute(
+                    "SELECT id, text FROM chunks WHERE id > ? ORDER BY id LIMIT ?", (last, batch)
+                ).fetchall()
+            if not rows:
+                return
+            last = int(rows[-1]["id"])
+            yield np.array([r["id"] for r in rows], dtype=np.int64), [r["text"] for r in rows]
+
+    def replace_vectors(self, ids: np.ndarray, vectors: np.ndarray, meta: Mapping[str, str]) -> None:
+        """Swap every chunk's vector and set ``meta`` keys in one transaction (all or nothing).
+
+        ``ids`` must be exactly the stored chunk ids: a chunk added or removed meanwhile fails the swap."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if len(ids) != len(vectors):
+            raise ValueError("one vector per chunk is required")
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                stored = [r[0] for r in self._conn.execute("SELECT id FROM chunks ORDER BY id")]
+                if stored != sorted(int(i) for i in ids):
+                    raise RuntimeError("the chunks changed while their vectors were being replaced")
+                self._conn.executemany(
+                    "UPDATE chunks SET vector = ? WHERE id = ?",
+                    [(vec.tobytes(), int(i)) for i, vec in zip(ids, vectors, strict=True)],
+                )
+                self._conn.executemany(
+                    "INSERT INTO meta(key, value) VALUES (?, ?)"
+                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    list(meta.items()),
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
     # -- image vectors (CLIP) --------------------------------------------------------------------------
     def image_vector_ids(self) -> np.ndarray:
         with self._lock:

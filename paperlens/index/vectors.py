@@ -21,9 +21,12 @@ import tempfile
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from paperlens.config import RetrieveSettings
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,18 @@ class VectorIndex:
         self.nprobe = nprobe
         self._lock = threading.RLock()
         self._index = self._empty()
+
+    @classmethod
+    def configured(cls, path: Path, dim: int, retrieve: RetrieveSettings) -> VectorIndex:
+        """The index at ``path`` laid out as the ``retrieve`` settings say (flat/IVF, nprobe, threads)."""
+        return cls(
+            path,
+            dim,
+            kind=retrieve.vector_index,
+            approximate_above=retrieve.approximate_above,
+            nprobe=retrieve.ivf_nprobe,
+            threads=retrieve.omp_threads or None,
+        )
 
     def _empty(self):
         return self._faiss.IndexIDMap2(self._faiss.IndexFlatIP(self.dim))
