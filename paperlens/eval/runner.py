@@ -83,6 +83,11 @@ def cache_key(settings: Settings, pdf_hashes: Sequence[str]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
+def bench_data_dir(settings: Settings, dataset_name: str, key: str) -> Path:
+    """Where ``paperlens bench`` keeps the index it ingested for this dataset and these settings."""
+    return Path(settings.data_dir) / "bench" / f"{dataset_name}-{key[:16]}"
+
+
 def redacted_config(settings: Settings) -> dict:
     config = settings.model_dump(mode="json")
     for secret in _SECRETS:
@@ -329,9 +334,7 @@ def run_bench(
     dataset = load_dataset(Path(dataset_dir))
     hashes = {pdf.name: document_id_for(pdf.read_bytes()) for pdf in dataset.pdfs}
     key = cache_key(settings, list(hashes.values()))
-    data_dir = (
-        Path(work_dir) if work_dir else Path(settings.data_dir) / "bench" / f"{dataset.name}-{key[:16]}"
-    )
+    data_dir = Path(work_dir) if work_dir else bench_data_dir(settings, dataset.name, key)
     data_dir.mkdir(parents=True, exist_ok=True)
     bench_settings = settings.model_copy(update={"data_dir": data_dir})
     console.print(f"[bold]paperlens bench[/] {dataset.name}: {len(dataset.pdfs)} PDFs, "
