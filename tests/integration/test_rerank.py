@@ -75,7 +75,8 @@ def test_retriever_orders_the_fused_candidates_by_the_rerankers_scores(tmp_path,
         "we thank the reviewers for their helpful comments",
     ]
     store, vectors, embedder, by_id = _store_with(tmp_path, texts)
-    settings = RetrieveSettings(k=4, candidates=10)
+    # RRF: on these four passages its order differs from the reranker's, so the test can see the rerank act.
+    settings = RetrieveSettings(k=4, candidates=10, fusion="rrf")
     plain = Retriever(store, vectors, embedder, settings).retrieve(query, k=4)
     reranked = Retriever(
         store, vectors, embedder, settings, RerankSettings(top_n=10), reranker=reranker
