@@ -235,7 +235,9 @@ def evaluate_retriever(
     """Ask every question through ``retriever`` and score it; ``answer_page`` adds page-answer match.
     ``fallback_choose`` picks again with the extractive fallback's chooser, kept beside the first."""
     depth = retrieval_depth(ks)
-    rows = []
+    rows: list[dict] = []
+    every = max(1, len(dataset.questions) // 20)
+    run_started = time.perf_counter()
     with _progress(console) as progress:
         task = progress.add_task(f"questions ({retriever.name})", total=len(dataset.questions), detail="")
         for question in dataset.questions:
@@ -261,6 +263,10 @@ def evaluate_retriever(
             row["latency_ms"] = latency
             rows.append(row)
             progress.advance(task)
+            if not console.is_terminal and len(rows) % every == 0:
+                # No live bar in a log file: with answers on, a run takes hours and should show it moves.
+                console.print(f"questions ({retriever.name}): {len(rows)}/{len(dataset.questions)}"
+                              f" in {time.perf_counter() - run_started:.0f} s")  # fmt: skip
     return rows
 
 
