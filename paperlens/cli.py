@@ -280,6 +280,10 @@ def bench(
     config: ConfigOpt = None,
     baseline: Annotated[bool, typer.Option("--baseline", help="also run the plain baseline")] = False,
     answers: Annotated[bool, typer.Option("--answers", help="also measure answer accuracy (slow)")] = False,
+    sample: Annotated[
+        int | None,
+        typer.Option("--sample", min=1, help="ask only N questions, drawn with a fixed seed (quick runs)"),
+    ] = None,
 ) -> None:
     """Measure retrieval (and answer) accuracy on a question set, beside the plain baseline."""
     from paperlens.eval.runner import run_bench
@@ -302,7 +306,9 @@ def bench(
 
         generator = build_generator(settings.generate, build_embedder(settings.embed))
         choose_fn = functools.partial(llm_choose, generator)
-    run_bench(dataset_dir, out_dir, settings, ks, baseline, answers=answers, choose_fn=choose_fn)
+    run_bench(
+        dataset_dir, out_dir, settings, ks, baseline, answers=answers, choose_fn=choose_fn, sample=sample
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -108,7 +108,8 @@ class RetrieveSettings(_Section):
     # Weighted was measured best with the offline embedder (benchmarks/retrieval_sweep.py): mmlb_dev page
     # recall@5 0.726 vs 0.704 for RRF, litqa_dev passage hit@5 0.625 vs 0.525.
     fusion: Literal["rrf", "weighted"] = Field(
-        "weighted", description="weighted: min-max normalised scores summed by list weight; rrf: reciprocal rank"
+        "weighted",
+        description="weighted: min-max normalised scores summed by list weight; rrf: reciprocal rank",
     )
     rrf_k: int = 60
     dense_weight: float = 1.0

@@ -11,6 +11,7 @@ Two kinds of question share one file format family and may even be mixed in one 
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from typing import Literal
 
@@ -104,3 +105,14 @@ def load_dataset(root: Path) -> BenchDataset:
     if len(set(ids)) != len(ids):
         raise BadInputError(f"{questions_file}: question ids are not unique")
     return BenchDataset(name=root.resolve().name, root=root, pdfs=pdfs, questions=questions)
+
+
+def sample_questions(dataset: BenchDataset, n: int | None, seed: int = 0) -> BenchDataset:
+    """``n`` questions drawn at random with a fixed seed, in the dataset's own order; all of them when ``n`` is
+    None or not smaller. The PDFs stay: passage questions search the whole corpus."""
+    if n is None or n >= len(dataset.questions):
+        return dataset
+    if n < 1:
+        raise ValueError("a sample needs at least one question")
+    keep = sorted(random.Random(seed).sample(range(len(dataset.questions)), n))
+    return dataset.model_copy(update={"questions": [dataset.questions[i] for i in keep]})

@@ -66,7 +66,10 @@ def render_markdown(report: dict) -> str:
     counts = report[names[0]]["counts"]
     ds = report["dataset"]
     out = [f"# paperlens bench: {ds['name']}", ""]
-    out.append(f"{ds['documents']} documents, {ds['questions']} questions. Systems: {', '.join(names)}.")
+    asked = f"{ds['questions']} questions"
+    if ds.get("sample_seed") is not None:
+        asked += f" (a random sample of the {ds['questions_in_dataset']}, seed {ds['sample_seed']})"
+    out.append(f"{ds['documents']} documents, {asked}. Systems: {', '.join(names)}.")
     out.append("")
     if counts["page_questions"]:
         out += ["## Page retrieval (within the question's document)", ""]

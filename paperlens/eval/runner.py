@@ -21,7 +21,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from paperlens.errors import BadInputError, PaperlensError
 from paperlens.eval.base import BenchRetriever, Retrieved
 from paperlens.eval.choose import ChooseFn, build_options, lexical_choose
-from paperlens.eval.datasets import BenchDataset, PageQuestion, PassageQuestion, load_dataset
+from paperlens.eval.datasets import (
+    BenchDataset,
+    PageQuestion,
+    PassageQuestion,
+    load_dataset,
+    sample_questions,
+)
 from paperlens.eval.evaluate import FALLBACK_PREFIX, page_row, passage_row, summarise
 from paperlens.eval.metrics import (
     PASSAGE_THRESHOLD,
@@ -44,6 +50,8 @@ _KEY_IGNORES = {
     "image_embed": {"device"},
     "ingest": {"parse_timeout_s", "parse_timeout_per_page_s", "parse_memory_mb"},
 }
+#: ``--sample`` draws its questions with this seed, so two sampled runs compare question for question.
+SAMPLE_SEED = 0
 _SECRETS = ("api_keys", ("describe", "api_key"), ("generate", "api_key"))
 
 
@@ -327,6 +335,7 @@ def run_bench(
     choose_fn: ChooseFn | None = None,
     baseline_model: str | None = None,
     console: Console | None = None,
+    sample: int | None = None,
 ) -> dict:
     """Run the benchmark on one dataset folder, write report.json/report.md/plots to ``out_dir``, return
     the report dict and print a short summary."""
@@ -337,19 +346,23 @@ def run_bench(
     ks = sorted(set(int(k) for k in ks))
     if not ks or ks[0] < 1:
         raise BadInputError("k values must be positive integers")
-    dataset = load_dataset(Path(dataset_dir))
+    full = load_dataset(Path(dataset_dir))
+    dataset = sample_questions(full, sample, seed=SAMPLE_SEED)
     hashes = {pdf.name: document_id_for(pdf.read_bytes()) for pdf in dataset.pdfs}
     key = cache_key(settings, list(hashes.values()))
     data_dir = Path(work_dir) if work_dir else bench_data_dir(settings, dataset.name, key)
     data_dir.mkdir(parents=True, exist_ok=True)
     bench_settings = settings.model_copy(update={"data_dir": data_dir})
     console.print(f"[bold]paperlens bench[/] {dataset.name}: {len(dataset.pdfs)} PDFs, "
-                  f"{len(dataset.questions)} questions; index in {data_dir}")  # fmt: skip
+                  f"{len(dataset.questions)} questions"
+                  f"{f' (a seeded sample of {len(full.questions)})' if dataset is not full else ''};"
+                  f" index in {data_dir}")  # fmt: skip
 
     recoverable = recoverability(dataset)
     report: dict = {
         "dataset": {"name": dataset.name, "path": str(dataset.root), "documents": len(dataset.pdfs),
-                    "questions": len(dataset.questions)},
+                    "questions": len(dataset.questions), "questions_in_dataset": len(full.questions),
+                    "sample_seed": SAMPLE_SEED if dataset is not full else None},
         "config": {"ks": ks, "retrieval_depth": retrieval_depth(ks), "cache_key": key,
                    "data_dir": str(data_dir), "answers": answers, "settings": redacted_config(settings)},
         "versions": package_versions(),

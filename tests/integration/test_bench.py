@@ -161,6 +161,7 @@ def test_run_bench_end_to_end(tiny_dataset, tmp_path):
         f'data_dir = "{(tmp_path / "data").as_posix()}"\n\n'
         f'[generate]\nbackend = "local"\nmodel = "{model.as_posix()}"\nmax_new_tokens = 16\n'
     )
+    (tmp_path / "plain.toml").write_text(f'data_dir = "{(tmp_path / "data").as_posix()}"\n')
     out3 = tmp_path / "out3"
     result = CliRunner().invoke(
         app,
@@ -182,3 +183,17 @@ def test_run_bench_end_to_end(tiny_dataset, tmp_path):
         "- system, multiple choice:" in markdown
         and "- system, extractive fallback, multiple choice:" in markdown
     )
+
+    # Fourth: a seeded sample of the questions on the same index (extractive, the default answerer).
+    out4 = tmp_path / "out4"
+    result = CliRunner().invoke(
+        app,
+        ["bench", str(tiny_dataset), "--k", "1,3", "--out", str(out4), "--sample", "2",
+         "--config", str(tmp_path / "plain.toml")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    sampled = json.loads((out4 / "report.json").read_text())
+    assert sampled["dataset"]["questions"] == 2 and sampled["dataset"]["questions_in_dataset"] == 5
+    assert sampled["config"]["data_dir"] == saved["config"]["data_dir"]
+    assert sampled["system"]["counts"]["questions"] == 2
+    assert "2 questions (a random sample of the 5, seed 0)" in (out4 / "report.md").read_text()

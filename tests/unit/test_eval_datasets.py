@@ -7,7 +7,7 @@ import json
 import pytest
 
 from paperlens.errors import BadInputError
-from paperlens.eval.datasets import PageQuestion, PassageQuestion, load_dataset
+from paperlens.eval.datasets import PageQuestion, PassageQuestion, load_dataset, sample_questions
 
 PAGE = {
     "id": "q1",
@@ -92,3 +92,18 @@ def test_reads_the_shared_dev_sets(shared_bench):
     assert sum(1 for q in mmlb.page_questions if not q.answerable) == 77
     litqa = load_dataset(shared_bench / "litqa_dev")
     assert len(litqa.passage_questions) == 40 and len(litqa.pdfs) == 42
+
+
+def test_a_sample_is_seeded_keeps_file_order_and_all_pdfs(tmp_path):
+    records = [{**PAGE, "id": f"q{n}"} for n in range(20)]
+    ds = load_dataset(_folder(tmp_path, records))
+    first = sample_questions(ds, 5, seed=0)
+    ids = [q.id for q in first.questions]
+    assert len(ids) == 5 and len(set(ids)) == 5
+    assert ids == sorted(ids, key=lambda i: int(i[1:]))  # the dataset's order, not the draw's
+    assert [q.id for q in sample_questions(ds, 5, seed=0).questions] == ids  # reproducible
+    assert [q.id for q in sample_questions(ds, 5, seed=1).questions] != ids
+    assert first.pdfs == ds.pdfs and len(ds.questions) == 20  # the original is left whole
+    assert sample_questions(ds, None) is ds and sample_questions(ds, 50) is ds
+    with pytest.raises(ValueError):
+        sample_questions(ds, 0)
