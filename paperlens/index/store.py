@@ -335,33 +335,29 @@ class Store:
             rows = self._conn.execute("SELECT id FROM chunks ORDER BY id").fetchall()
         return np.array([r[0] for r in rows], dtype=np.int64)
 
-    def iter_vectors(self, batch: int = 4096):
-        """Yield (ids, vectors) batches of every stored chunk vector, for rebuilding FAISS."""
+    def _keyset_pages(self, table: str, key: str, column: str, batch: int):
+        """Yield (ids, values) pages of ``column`` over a whole table in ``key`` order, a page per lock hold:
+        a rebuild over 100k rows never blocks writers for long, and never skips or repeats a row."""
         last = -1
         while True:
             with self._lock:
                 rows = self._conn.execute(
-                    "SELECT id, vector FROM chunks WHERE id > ? ORDER BY id LIMIT ?", (last, batch)
+                    f"SELECT {key}, {column} FROM {table} WHERE {key} > ? ORDER BY {key} LIMIT ?",
+                    (last, batch),
                 ).fetchall()
             if not rows:
                 return
-            ids = np.array([r["id"] for r in rows], dtype=np.int64)
-            vecs = np.stack([np.frombuffer(r["vector"], dtype=np.float32) for r in rows])
-            last = int(ids[-1])
-            yield ids, vecs
+            last = int(rows[-1][0])
+            yield np.array([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows]
+
+    def iter_vectors(self, batch: int = 4096):
+        """Yield (ids, vectors) batches of every stored chunk vector, for rebuilding FAISS."""
+        for ids, blobs in self._keyset_pages("chunks", "id", "vector", batch):
+            yield ids, np.stack([np.frombuffer(b, dtype=np.float32) for b in blobs])
 
     def iter_chunk_texts(self, batch: int = 256):
         """Yield (ids, texts) batches of every stored chunk, in id order, for embedding them again."""
-        last = -1
-        while True:
-            with self._lock:
-                rows = self._conn.execute(
-                    "SELECT id, text FROM chunks WHERE id > ? ORDER BY id LIMIT ?", (last, batch)
-                ).fetchall()
-            if not rows:
-                return
-            last = int(rows[-1]["id"])
-            yield np.array([r["id"] for r in rows], dtype=np.int64), [r["text"] for r in rows]
+        yield from self._keyset_pages("chunks", "id", "text", batch)
 
     def replace_vectors(self, ids: np.ndarray, vectors: np.ndarray, meta: Mapping[str, str]) -> None:
         """Swap every chunk's vector and set ``meta`` keys in one transaction (all or nothing).
@@ -398,19 +394,8 @@ class Store:
 
     def iter_image_vectors(self, batch: int = 4096):
         """Yield (chunk ids, CLIP vectors) batches, for rebuilding the image FAISS index."""
-        last = -1
-        while True:
-            with self._lock:
-                rows = self._conn.execute(
-                    "SELECT chunk_id, vector FROM image_vectors WHERE chunk_id > ? ORDER BY chunk_id LIMIT ?",
-                    (last, batch),
-                ).fetchall()
-            if not rows:
-                return
-            ids = np.array([r[0] for r in rows], dtype=np.int64)
-            vecs = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
-            last = int(ids[-1])
-            yield ids, vecs
+        for ids, blobs in self._keyset_pages("image_vectors", "chunk_id", "vector", batch):
+            yield ids, np.stack([np.frombuffer(b, dtype=np.float32) for b in blobs])
 
     def visual_chunks_without_image_vectors(self) -> list[tuple[int, str]]:
         """(chunk id, crop path relative to the data dir) of visual chunks whose crop has no CLIP vector yet."""
