@@ -197,3 +197,29 @@ def test_run_bench_end_to_end(tiny_dataset, tmp_path):
     assert sampled["config"]["data_dir"] == saved["config"]["data_dir"]
     assert sampled["system"]["counts"]["questions"] == 2
     assert "2 questions (a random sample of the 5, seed 0)" in (out4 / "report.md").read_text()
+
+    # The settings sweep (benchmarks/retrieval_sweep.py) re-asks the questions on this same index per variant.
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    sweep_out = tmp_path / "sweep.json"
+    sweep = [sys.executable, str(repo / "benchmarks" / "retrieval_sweep.py"), str(tiny_dataset), "--k", "1,3",
+             "--config", str(tmp_path / "plain.toml")]  # fmt: skip
+    done = subprocess.run(
+        [*sweep, "--variant", "rrf:fusion=rrf", "--variant", "weighted:", "--out", str(sweep_out)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    variants = json.loads(sweep_out.read_text())
+    assert variants["rrf"]["overrides"] == {"fusion": "rrf"}
+    for name in ("rrf", "weighted"):
+        assert variants[name]["summary"]["page_recall"] == {"1": 0.5, "3": 0.5}, name
+        assert variants[name]["summary"]["passage_hit"] == {"1": 0.5, "3": 0.5}, name
+    assert done.stdout.splitlines()[0].startswith("rrf ")
+    typo = subprocess.run(
+        [*sweep, "--variant", "bad:fusoin=rrf"], capture_output=True, text=True, timeout=300
+    )
+    assert (
+        typo.returncode != 0 and "fusoin" in typo.stderr
+    )  # a misspelt setting fails, never silently ignored
