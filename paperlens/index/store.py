@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from paperlens.errors import NotFoundError
+from paperlens.errors import NotFoundError, RetryableError
 from paperlens.models import Chunk, Document, Element, ElementKind
 
 SCHEMA_VERSION = 1
@@ -371,7 +371,11 @@ class Store:
                 self._conn.execute("BEGIN IMMEDIATE")
                 stored = [r[0] for r in self._conn.execute("SELECT id FROM chunks ORDER BY id")]
                 if stored != sorted(int(i) for i in ids):
-                    raise RuntimeError("the chunks changed while their vectors were being replaced")
+                    raise RetryableError(
+                        "the chunks changed while their vectors were being computed (is the service running on"
+                        " this data directory?); nothing was replaced: stop it and run again",
+                        code="index_changed",
+                    )
                 self._conn.executemany(
                     "UPDATE chunks SET vector = ? WHERE id = ?",
                     [(vec.tobytes(), int(i)) for i, vec in zip(ids, vectors, strict=True)],

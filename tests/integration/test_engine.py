@@ -8,7 +8,7 @@ from pdf_factory import make_paper_pdf
 
 from paperlens.config import load_settings
 from paperlens.engine import Engine
-from paperlens.errors import IndexMismatchError
+from paperlens.errors import IndexMismatchError, RetryableError
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def test_a_vector_swap_that_no_longer_matches_the_chunks_changes_nothing(paper, 
         ids = engine.store.chunk_ids()
         [(_, before)] = list(engine.store.iter_vectors(batch=len(ids)))
         identity = engine.store.get_meta("index_identity")
-        with pytest.raises(RuntimeError, match="chunks changed"):
+        with pytest.raises(RetryableError, match="chunks changed"):
             engine.store.replace_vectors(
                 ids[1:], np.zeros((len(ids) - 1, before.shape[1])), {"index_identity": "x"}
             )
