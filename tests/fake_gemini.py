@@ -1,10 +1,14 @@
 """A fake Gemini API on 127.0.0.1 for the describer and answerer tests, so both talk to it through the real
-google-genai client: POST /v1beta/models/{model}:generateContent (and :streamGenerateContent?alt=sse), each
-request answered from ``script`` in order, any request without ``GOOD_KEY`` refused as the real API does."""
+google-genai client: POST /{version}/models/{model}:generateContent (and :streamGenerateContent?alt=sse), each
+request answered from ``script`` in order, any request without ``GOOD_KEY`` refused as the real API does.
+
+The API version in the path is the client's choice (google-genai 1.x sent v1beta, 3.x sends v1), so each
+request is recorded with ``endpoint``, its path after the version, which is what the tests assert on."""
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -48,6 +52,12 @@ def error(
     return Reply(code, {"error": detail}, headers or {})
 
 
+def _endpoint(path: str) -> str:
+    """``/v1beta/models/m:generateContent`` -> ``models/m:generateContent``; a path without a version is kept."""
+    match = re.fullmatch(r"/v1(?:alpha|beta)?\d*/(.*)", path)
+    return match.group(1) if match else path
+
+
 class FakeGemini:
     def __init__(self) -> None:
         self.script: list[Reply] = []
@@ -58,7 +68,14 @@ class FakeGemini:
             def do_POST(self):  # noqa: N802 (http.server's naming)
                 length = int(self.headers.get("content-length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
-                fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                fake.requests.append(
+                    {
+                        "path": self.path,
+                        "endpoint": _endpoint(self.path),
+                        "headers": dict(self.headers),
+                        "body": body,
+                    }
+                )
                 if self.headers.get("x-goog-api-key") != GOOD_KEY:
                     reply = error(
                         400,

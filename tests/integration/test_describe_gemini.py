@@ -73,7 +73,7 @@ def test_success_sends_the_crop_and_prompt_and_parses_the_json(fake, crop):
     assert "Ablation of the retriever." in description.text
 
     (sent,) = fake.requests
-    assert sent["path"] == "/v1beta/models/gemini-test:generateContent"
+    assert sent["endpoint"] == "models/gemini-test:generateContent"
     assert sent["headers"]["x-goog-api-key"] == GOOD_KEY
     parts = sent["body"]["contents"][0]["parts"]
     image = next(p["inlineData"] for p in parts if "inlineData" in p)

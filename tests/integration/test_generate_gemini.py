@@ -64,7 +64,7 @@ def test_an_answer_comes_back_parsed_with_checked_citations(fake):
     answer = answer_question("What is SciBERT trained on?", EVIDENCE, _generator(fake))
 
     (sent,) = fake.requests
-    assert sent["path"] == "/v1beta/models/gemini-test:generateContent"
+    assert sent["endpoint"] == "models/gemini-test:generateContent"
     assert sent["headers"]["x-goog-api-key"] == GOOD_KEY
     system = " ".join(p["text"] for p in sent["body"]["systemInstruction"]["parts"])
     assert "untrusted" in system and "[N]" in system
@@ -97,7 +97,7 @@ def test_streamed_answer_arrives_in_pieces_then_one_checked_final_event(fake):
     fake.script = [sse_reply(pieces)]
     events = list(stream_answer("What is SciBERT trained on?", EVIDENCE, _generator(fake)))
 
-    assert fake.requests[0]["path"] == "/v1beta/models/gemini-test:streamGenerateContent?alt=sse"
+    assert fake.requests[0]["endpoint"] == "models/gemini-test:streamGenerateContent?alt=sse"
     tokens = [e["data"]["text"] for e in events if e["event"] == "token"]
     assert len(tokens) >= 2  # really streamed, not one blob
     streamed = "".join(tokens)
