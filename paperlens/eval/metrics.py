@@ -169,8 +169,14 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 
 # ---------------------------------------------------------------- answers: page-evidence sets (MMLongBench)
 
+# Includes paperlens's own abstentions (generate.base.NOT_FOUND, the prompt's NOT_FOUND_PHRASE): a test holds
+# them to this list, since a bench that scores its own "not found" as an answer under-counts every abstention.
 NOT_ANSWERABLE_PHRASES = (
     "not answerable",
+    "do not answer",
+    "does not answer",
+    "don't answer",
+    "doesn't answer",
     "unanswerable",
     "cannot be answered",
     "can't be answered",

@@ -7,6 +7,8 @@ import math
 import pytest
 
 from paperlens.eval import metrics as m
+from paperlens.generate.base import NOT_FOUND
+from paperlens.generate.prompts import NOT_FOUND_PHRASE
 
 # ---------------------------------------------------------------- ranking
 
@@ -121,6 +123,14 @@ def test_passage_hit_rank_and_metrics():
 )
 def test_answer_matches(prediction, gold, fmt, expected):
     assert m.answer_matches(prediction, gold, fmt) is expected
+
+
+@pytest.mark.parametrize("abstention", [NOT_FOUND, NOT_FOUND_PHRASE.capitalize() + "."])
+def test_paperlens_own_abstentions_count_as_declining(abstention):
+    # What the answerers write when the evidence does not answer must score as "not answerable", or the
+    # bench marks every correct abstention wrong.
+    assert m.answer_matches(abstention, "Not answerable", "None") is True
+    assert m.answer_matches(abstention, "Less well-off", "Str") is False
 
 
 def test_normalise_answer_keeps_decimals_drops_articles():
