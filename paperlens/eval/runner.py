@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -278,15 +278,23 @@ def evaluate_retriever(
     return rows
 
 
-#: (question, document id or None) -> {row-key prefix: (answer, milliseconds)}, one entry per answerer.
-AnswerPageFn = Callable[[str, str | None], dict[str, tuple[str, float]]]
+class PageAnswer(NamedTuple):
+    text: str
+    ms: float
+    #: the answer checker's warnings, kept per question: they say why an answer became "not found"
+    warnings: list[str]
+
+
+#: (question, document id or None) -> {row-key prefix: PageAnswer}, one entry per answerer.
+AnswerPageFn = Callable[[str, str | None], dict[str, PageAnswer]]
 
 
 def _answer_page(row: dict, question: PageQuestion, doc_id: str | None, answer_page: AnswerPageFn) -> None:
-    for prefix, (prediction, ms) in answer_page(question.question, doc_id).items():
-        row[f"{prefix}answer_latency_ms"] = ms
-        row[f"{prefix}prediction"] = prediction
-        row[f"{prefix}answer_correct"] = answer_matches(prediction, question.answer, question.answer_format)
+    for prefix, answer in answer_page(question.question, doc_id).items():
+        row[f"{prefix}answer_latency_ms"] = answer.ms
+        row[f"{prefix}prediction"] = answer.text
+        row[f"{prefix}answer_warnings"] = answer.warnings
+        row[f"{prefix}answer_correct"] = answer_matches(answer.text, question.answer, question.answer_format)
 
 
 def engine_answerer(engine, generators: dict[str, Generator]) -> AnswerPageFn:
@@ -295,17 +303,18 @@ def engine_answerer(engine, generators: dict[str, Generator]) -> AnswerPageFn:
     retrieval, as a user of /v1/ask would wait for it."""
     from paperlens.generate import answer_question
 
-    def answer(question: str, doc_id: str | None) -> dict[str, tuple[str, float]]:
+    def answer(question: str, doc_id: str | None) -> dict[str, PageAnswer]:
         if doc_id is None:  # its document failed to ingest: nothing to answer from
-            return {prefix: ("", 0.0) for prefix in generators}
+            return {prefix: PageAnswer("", 0.0, ["document not ingested"]) for prefix in generators}
         started = time.perf_counter()
         evidence = engine.search(question, document_ids=[doc_id])
         search_ms = (time.perf_counter() - started) * 1000.0
         out = {}
         for prefix, generator in generators.items():
             started = time.perf_counter()
-            text = answer_question(question, evidence, generator).answer
-            out[prefix] = (text, search_ms + (time.perf_counter() - started) * 1000.0)
+            answer = answer_question(question, evidence, generator)
+            ms = search_ms + (time.perf_counter() - started) * 1000.0
+            out[prefix] = PageAnswer(answer.answer, ms, answer.warnings)
         return out
 
     return answer

@@ -177,6 +177,16 @@ def test_run_bench_end_to_end(tiny_dataset, tmp_path):
     llm_choice = with_llm["system"]["answers"]["multiple_choice"]
     assert llm_choice["correct"] + llm_choice["wrong"] + llm_choice["unsure"] == 2
     assert with_llm["system"]["answers"]["page_answer"]["questions"] == 3
+    # Each page answer keeps the checker's warnings: the noise of a random LM is never supported by the
+    # evidence, so its answers are withheld, and the rows say so.
+    page_rows = [
+        row
+        for row in map(json.loads, (out3 / "questions.jsonl").read_text().splitlines())
+        if row["kind"] == "page"
+    ]
+    assert len(page_rows) == 3
+    assert all(isinstance(row["fallback_answer_warnings"], list) for row in page_rows)
+    assert any(row["answer_warnings"] for row in page_rows)
     markdown = (out3 / "report.md").read_text()
     assert "Answerer: local (" in markdown
     assert (
