@@ -207,6 +207,7 @@ class Engine:
         return build_describer(self.settings.describe)
 
     def close(self) -> None:
+        self.retriever.close()
         self.flush_vectors()
         self.store.close()
 

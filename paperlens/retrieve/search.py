@@ -9,6 +9,7 @@ element, optionally reranked by a cross-encoder, and turned into hits.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -63,6 +64,14 @@ class Retriever:
     reranker: Reranker | None = None
     image_vectors: VectorIndex | None = None  # CLIP vectors of visual chunks' crops, keyed by chunk id
     image_embedder: ImageEmbedder | None = None
+    # Runs the keyword search beside the query embedding: SQLite and torch both release the GIL, so on two
+    # cores the FTS5 query (~13 ms at 100k chunks) no longer adds to the embedding's time.
+    _beside: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="keyword"), init=False, repr=False
+    )
+
+    def close(self) -> None:
+        self._beside.shutdown(wait=True)  # a keyword search in flight finishes before the store closes
 
     @property
     def image_enabled(self) -> bool:
@@ -89,10 +98,11 @@ class Retriever:
         ranked: dict[str, list[tuple[int, float]]] = {}
         weights: dict[str, float] = {}
         if query:
+            keyword = self._beside.submit(self.keyword, query, limit, filters)
             ranked["dense"] = self.vectors.search(
                 self.embedder.embed_query(query), limit, allowed_ids=allowed
             )
-            ranked["keyword"] = self.keyword(query, limit, filters)
+            ranked["keyword"] = keyword.result()
             weights.update(dense=self.settings.dense_weight, keyword=self.settings.keyword_weight)
             if self.image_enabled:
                 vector = self.image_embedder.embed_texts([query])[0]  # type: ignore[union-attr]
