@@ -64,8 +64,9 @@ class Retriever:
     reranker: Reranker | None = None
     image_vectors: VectorIndex | None = None  # CLIP vectors of visual chunks' crops, keyed by chunk id
     image_embedder: ImageEmbedder | None = None
-    # Runs the keyword search beside the query embedding: SQLite and torch both release the GIL, so on two
-    # cores the FTS5 query (~13 ms at 100k chunks) no longer adds to the embedding's time.
+    # Runs the keyword search beside the query embedding: SQLite and torch both release the GIL, so the FTS5
+    # query (5 ms at 100k chunks idle, 13 ms on a busy host) overlaps the embedding (benchmarks/search_latency.py:
+    # p95 about 4 ms lower). One thread is enough: keyword searches take the store's lock one at a time anyway.
     _beside: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="keyword"), init=False, repr=False
     )
