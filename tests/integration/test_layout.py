@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from pdf_factory import (
+    A4,
     HEADER_TEXT,
     IMAGE_CAPTION,
     PLOT_CAPTION,
@@ -266,3 +267,69 @@ def test_a_poster_sized_figure_is_cropped_at_a_lower_dpi_not_out_of_memory(tmp_p
     pix = pymupdf.Pixmap(str(tmp_path / figure.crop_path))
     assert pix.width * pix.height <= MAX_PIXELS
     assert pix.width > 2000  # still a useful image, not a thumbnail
+
+
+def _manuscript_pdf(path, numbers_rise: bool = True):
+    """One page typeset like a submitted manuscript: every line of text has its line number in the margin."""
+    import pymupdf
+
+    words = (
+        "the expected allele frequency was revealed on chromosome eight which gave a region " * 6
+    ).split()
+    lines = [" ".join(words[i : i + 12]) for i in range(0, len(words), 12)]
+    doc = pymupdf.open()
+    page = doc.new_page(width=A4[0], height=A4[1])
+    for n, line in enumerate(lines):
+        y = 120 + 24 * n  # double-spaced: PyMuPDF files each line (and its number) as a block of its own
+        number = 101 + n if numbers_rise else (7 if n % 2 else 3)
+        page.insert_text((40, y), str(number), fontsize=8)
+        page.insert_text((90, y), line, fontsize=11)
+    page.insert_text((290, 800), "7", fontsize=10)  # the page number, centred at the foot: not in the margin
+    # A preprint server's stamp across the top starts left of the line numbers: it must not move the text edge.
+    page.insert_text(
+        (20, 30), "preprint server stamp: this version was not certified by peer review", fontsize=7
+    )
+    doc.save(path)
+    return " ".join(lines)
+
+
+def test_manuscript_line_numbers_are_dropped_from_the_running_text(tmp_path):
+    text = _manuscript_pdf(tmp_path / "manuscript.pdf")
+    parsed = parse_pdf(tmp_path / "manuscript.pdf", "c" * 64, tmp_path / "crops", IngestSettings())
+    body = " ".join(
+        e.text for e in sorted(parsed.elements, key=lambda e: e.order) if e.kind == ElementKind.TEXT
+    )
+    assert body == text  # "...which gave a region the expected..." with no "103" between the lines
+    assert not any(str(n) in e.text for e in parsed.elements for n in range(101, 110))
+
+
+def test_margin_numbers_that_do_not_count_up_stay(tmp_path):
+    _manuscript_pdf(tmp_path / "margin.pdf", numbers_rise=False)
+    parsed = parse_pdf(tmp_path / "margin.pdf", "d" * 64, tmp_path / "crops", IngestSettings())
+    texts = [e.text for e in parsed.elements]
+    assert sum(t.split()[0] in {"3", "7"} for t in texts if t) >= 8  # a column of values, kept as text
+
+
+def test_column_gutter_and_text_frame_do_not_turn_the_page_into_a_figure(tmp_path):
+    """Journal pages draw a rule (or a thin image) between the columns and some draw a frame around the text.
+    Those graphics must not chain into one "figure" that swallows every paragraph of the page."""
+    import pymupdf
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=A4[0], height=A4[1])
+    for rect in (
+        (40, 60, 555, 790),  # a frame around the text area
+        (294, 60, 301, 790),  # a thin filled strip as the column gutter
+        (40, 60, 60, 70),  # the journal's small mark in the frame's corner
+    ):
+        page.draw_rect(pymupdf.Rect(rect), color=(0.5, 0.5, 0.5), fill=(0.95, 0.95, 0.95), overlay=False)
+    paragraphs = [f"Paragraph {n} says something about retrieval. " * 5 for n in range(1, 7)]
+    for n, paragraph in enumerate(paragraphs):
+        x = 50 if n < 3 else 305
+        y = 80 + 230 * (n % 3)
+        page.insert_textbox(pymupdf.Rect(x, y, x + 235, y + 200), paragraph, fontsize=10)
+    doc.save(tmp_path / "framed.pdf")
+    parsed = parse_pdf(tmp_path / "framed.pdf", "e" * 64, tmp_path / "crops", IngestSettings())
+    assert not [e for e in parsed.elements if e.kind == ElementKind.FIGURE]
+    texts = [e.text for e in parsed.elements if e.kind == ElementKind.TEXT]
+    assert [t.split()[1] for t in texts] == [str(n) for n in range(1, 7)]

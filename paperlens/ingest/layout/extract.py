@@ -6,6 +6,7 @@ is why the default layout is rules over these two.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from typing import Any
@@ -31,6 +32,7 @@ _MATH_FONTS = (
 )
 _MATH_CHARS = re.compile(r"[\u0370-\u03ff\u2190-\u22ff\u27c0-\u27ef\u2980-\u2aff\U0001d400-\U0001d7ff]")
 _SPACES = re.compile(r"\s+")
+_MIN_LINE_NUMBERS = 5  # fewer margin integers on a page than this are not a line-number column
 
 
 def _is_math_font(font: str) -> bool:
@@ -44,13 +46,16 @@ def _is_bold(font: str, flags: int) -> bool:
     )
 
 
-def block_from_dict(raw: dict[str, Any]) -> TextBlock | None:
+def block_from_dict(raw: dict[str, Any], skip_lines: frozenset[int] = frozenset()) -> TextBlock | None:
+    """One PyMuPDF text block as plain data; ``skip_lines`` (indexes into its lines) are left out."""
     lines_text: list[str] = []
     line_boxes = []
     sizes: Counter[float] = Counter()
     chars = bold = math = 0
     rotated = False
-    for line in raw.get("lines", []):
+    for index, line in enumerate(raw.get("lines", [])):
+        if index in skip_lines:
+            continue
         dx, dy = line.get("dir", (1.0, 0.0))
         if abs(dx - 1.0) > 1e-3 or abs(dy) > 1e-3:
             rotated = True
@@ -77,8 +82,11 @@ def block_from_dict(raw: dict[str, Any]) -> TextBlock | None:
     if not chars:
         return None
     text = _join_lines(lines_text)
+    bbox = tuple(raw["bbox"])
+    if skip_lines:  # the block shrinks to the lines it keeps
+        bbox = tuple(f(box[i] for box in line_boxes) for i, f in enumerate((min, min, max, max)))
     return TextBlock(
-        bbox=tuple(raw["bbox"]),
+        bbox=bbox,
         text=text,
         lines=len(lines_text),
         size=sizes.most_common(1)[0][0],
@@ -100,12 +108,59 @@ def _join_lines(lines: list[str]) -> str:
     return _SPACES.sub(" ", out).strip()
 
 
+def margin_line_numbers(raw_blocks: list[dict[str, Any]]) -> dict[int, frozenset[int]]:
+    """The lines of a page that are manuscript line numbers: bare integers set in the left or right margin,
+    outside the running text's column, counting up down the page (preprints and journal submissions).
+
+    They are typeset beside each text line, so PyMuPDF files each one into the block of its line, and the
+    running text reads "...equal contribution from 255 both parents": noise for keyword and dense search
+    alike, and a break in every quoted passage. Returns {block index: line indexes to leave out}."""
+    text_lines = [
+        line["bbox"]
+        for block in raw_blocks
+        for line in block.get("lines", [])
+        if len("".join(s["text"] for s in line["spans"]).strip()) >= 20
+    ]
+    if not text_lines:
+        return {}
+    # The text column's edges: where many lines start (or end), so that the odd line outside them (a preprint
+    # server's stamp across the top) does not count.
+    many = max(2, len(text_lines) // 10)
+    starts = Counter(round(box[0]) for box in text_lines)
+    ends = Counter(round(box[2]) for box in text_lines)
+    left = min((x for x, n in starts.items() if n >= many), default=min(starts))
+    right = max((x for x, n in ends.items() if n >= many), default=max(ends))
+    found: list[tuple[float, int, int, int]] = []  # (y, number, block, line)
+    for b, block in enumerate(raw_blocks):
+        for i, line in enumerate(block.get("lines", [])):
+            text = "".join(s["text"] for s in line["spans"]).strip()
+            x0, y0, x1, _ = line["bbox"]
+            if text.isdigit() and len(text) <= 5 and (x1 <= left + 1 or x0 >= right - 1):
+                found.append((y0, int(text), b, i))
+    if len(found) < _MIN_LINE_NUMBERS:
+        return {}
+    found.sort()
+    rising = sum(1 for a, b in itertools.pairwise(found) if b[1] > a[1])
+    if rising < 0.8 * (len(found) - 1):  # a column of figures in the margin, not a count
+        return {}
+    out: dict[int, set[int]] = {}
+    for _, _, b, i in found:
+        out.setdefault(b, set()).add(i)
+    return {b: frozenset(lines) for b, lines in out.items()}
+
+
 def extract_page(page: Any, body_size: float = 10.0) -> PageContent:
     import pymupdf
 
     flags = pymupdf.TEXTFLAGS_DICT & ~pymupdf.TEXT_PRESERVE_IMAGES
     raw = page.get_text("dict", flags=flags)
-    blocks = [b for b in (block_from_dict(r) for r in raw["blocks"] if r.get("type") == 0) if b is not None]
+    text_blocks = [r for r in raw["blocks"] if r.get("type") == 0]
+    skip = margin_line_numbers(text_blocks)
+    blocks = [
+        b
+        for b in (block_from_dict(r, skip.get(n, frozenset())) for n, r in enumerate(text_blocks))
+        if b is not None
+    ]
     rect = page.rect
     page_area = rect.width * rect.height
     graphics: list[Graphic] = []

@@ -85,6 +85,18 @@ def _is_rule(g: Graphic) -> bool:
     return not g.image and ((h <= 2.0 and w >= 15) or (w <= 2.0 and h >= 15))
 
 
+def _is_column_separator(g: Graphic, c: PageContent) -> bool:
+    """A tall thin line or strip (the gutter rule between columns, drawn or an image): page furniture. Left
+    in, it chains every graphic of the page into one cluster, and the whole page became one "figure"."""
+    w, h = g.bbox[2] - g.bbox[0], g.bbox[3] - g.bbox[1]
+    return w <= 15 and h >= 0.4 * c.height
+
+
+def _backs_text(g: Graphic, c: PageContent, body: float) -> bool:
+    """A box drawn behind running text (a text frame, a shaded abstract or sidebar) is not a figure."""
+    return any(_is_paragraph(b, body) and _inside(b.bbox, g.bbox) for b in c.blocks)
+
+
 def cluster_graphics(graphics: list[Graphic]) -> list[_Cluster]:
     """Greedy merge of graphics boxes closer than ``_MERGE`` points (a plot's hundreds of paths become one)."""
     clusters: list[_Cluster] = []
@@ -213,7 +225,8 @@ def analyze_content(c: PageContent) -> list[LayoutBox]:
         kind = _is_furniture(b, c)
         if kind:
             kinds[i] = kind
-    clusters = [cl for cl in cluster_graphics(c.graphics) if cl.bbox[3] > _MARGIN * c.height]
+    graphics = [g for g in c.graphics if not _is_column_separator(g, c) and not _backs_text(g, c, body)]
+    clusters = [cl for cl in cluster_graphics(graphics) if cl.bbox[3] > _MARGIN * c.height]
     free = {i for i in range(len(c.blocks)) if i not in kinds}
 
     captions = [(i, caption_label(c.blocks[i].text)) for i in sorted(free, key=lambda i: c.blocks[i].bbox[1])]
@@ -240,6 +253,8 @@ def analyze_content(c: PageContent) -> list[LayoutBox]:
             continue
         w, h = cl.bbox[2] - cl.bbox[0], cl.bbox[3] - cl.bbox[1]
         inner = [i for i in free if _inside(c.blocks[i].bbox, cl.bbox)]
+        if any(_is_paragraph(c.blocks[i], body) for i in inner):
+            continue  # graphics around running text (rules, frames, icons between paragraphs): not a figure
         if cl.is_figure_like and w >= 50 and h >= 40 and (cl.images or cl.paths >= 3):
             region = _Region(bbox=cl.bbox, blocks=inner, clusters=[clusters.index(cl)])
             out.append(_visual("figure", region, c, clusters, free, {}))
