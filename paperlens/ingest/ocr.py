@@ -1,7 +1,8 @@
 """OCR for pages without a text layer (scanned papers, slides saved as images), with rapidocr-onnxruntime.
 
 The PP-OCR weights ship inside the wheel, so this works offline. The engine loads once per process (~1 s)
-and costs seconds per page, so it only runs on pages that have images and no text at all.
+and costs seconds per page, so it only runs on pages that have images and no text at all. Its English lines
+often come without spaces; ``respace`` puts them back.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from functools import cache
 from typing import Any
 
 from paperlens.ingest.layout.base import TextBlock
+from paperlens.ingest.respace import respace
 from paperlens.models import BBox
 
 _MIN_SCORE = 0.5  # recognitions below this are mostly noise from figure textures
@@ -46,7 +48,7 @@ def ocr_lines(page: Any, dpi: int) -> list[tuple[BBox, str, float]]:
             continue
         xs = [p[0] * scale for p in points]
         ys = [p[1] * scale for p in points]
-        lines.append(((min(xs), min(ys), max(xs), max(ys)), str(text).strip(), float(score)))
+        lines.append(((min(xs), min(ys), max(xs), max(ys)), respace(str(text).strip()), float(score)))
     return lines
 
 

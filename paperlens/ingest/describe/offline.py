@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 from paperlens.ingest.describe.base import DescribeRequest, Description
+from paperlens.ingest.respace import respace
 from paperlens.models import Element, ElementKind
 
 OFFLINE_VERSION = "offline-2"
@@ -49,7 +50,7 @@ def ocr_lines(image_path: Path, min_score: float = 0.5) -> list[str]:
             continue
         ys = [p[1] for p in box]
         xs = [p[0] for p in box]
-        boxes.append((min(ys), max(ys), min(xs), str(text).strip()))
+        boxes.append((min(ys), max(ys), min(xs), respace(str(text).strip())))
     return _group_lines(boxes)
 
 
