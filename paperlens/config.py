@@ -116,6 +116,12 @@ class RetrieveSettings(_Section):
     keyword_weight: float = 1.0
     image_weight: float = Field(0.5, description="CLIP text-to-crop list (only when image_embed is enabled)")
     image_query_weight: float = Field(1.0, description="CLIP image-to-crop list (a search with an image)")
+    page_ref_weight: float = Field(
+        1.0,
+        ge=0.0,
+        description="list of the chunks on pages the query names ('the chart on page 14'), in searches scoped "
+        "to documents; 0 turns it off",
+    )
     vector_index: Literal["auto", "flat", "ivf"] = Field(
         "auto",
         description="flat: exact; ivf: approximate (FAISS IVF); auto: ivf from approximate_above vectors",

@@ -2,7 +2,8 @@
 
 A text query runs up to three retrievers: dense (text embeddings in FAISS), keyword (SQLite FTS5, BM25) and,
 when CLIP is enabled, image (the query through CLIP's text tower against the crops' CLIP vectors). An image
-query runs CLIP's image tower against the same crops. The lists are fused (RRF or weighted), deduplicated by
+query runs CLIP's image tower against the same crops. In a search scoped to documents, the pages the query
+names ("the chart on page 14") add a list of their own. The lists are fused (RRF or weighted), deduplicated by
 element, optionally reranked by a cross-encoder, and turned into hits.
 """
 
@@ -21,6 +22,7 @@ from paperlens.index.store import Store
 from paperlens.index.vectors import VectorIndex
 from paperlens.models import VISUAL_KINDS, Chunk, Hit
 from paperlens.retrieve.fusion import dedup_by_key, reciprocal_rank_fusion, weighted_score_fusion
+from paperlens.retrieve.page_refs import referenced_pages
 from paperlens.retrieve.rerank.base import Reranker
 
 Scored = tuple[int, float, dict[str, int]]
@@ -86,6 +88,24 @@ class Retriever:
     def keyword(self, query: str, limit: int, filters: Filters) -> list[tuple[int, float]]:
         return self.store.keyword_search(query, limit, **filters.as_kwargs())
 
+    def named_pages(
+        self, query: str, query_vector: np.ndarray, limit: int, filters: Filters
+    ) -> list[tuple[int, float]]:
+        """The chunks of the pages the query names ("the chart on page 14"), best dense match first.
+
+        Only in a search scoped to documents: "page 14" of a whole library is no particular page."""
+        if not filters.document_ids or self.settings.page_ref_weight <= 0:
+            return []
+        low, high = filters.pages or (1, None)
+        pages = [p for p in referenced_pages(query) if p >= low and (high is None or p <= high)]
+        if not pages:
+            return []
+        scope = filters.as_kwargs()
+        ids = np.concatenate(
+            [self.store.filtered_chunk_ids(**{**scope, "pages": (page, page)}) for page in pages]
+        )
+        return self.vectors.search(query_vector, limit, allowed_ids=ids)
+
     def _image_search(self, vector: np.ndarray, limit: int, allowed) -> list[tuple[int, float]]:
         assert self.image_vectors is not None
         return self.image_vectors.search(vector, limit, allowed_ids=allowed)
@@ -100,11 +120,14 @@ class Retriever:
         weights: dict[str, float] = {}
         if query:
             keyword = self._beside.submit(self.keyword, query, limit, filters)
-            ranked["dense"] = self.vectors.search(
-                self.embedder.embed_query(query), limit, allowed_ids=allowed
-            )
+            query_vector = self.embedder.embed_query(query)
+            ranked["dense"] = self.vectors.search(query_vector, limit, allowed_ids=allowed)
             ranked["keyword"] = keyword.result()
             weights.update(dense=self.settings.dense_weight, keyword=self.settings.keyword_weight)
+            named = self.named_pages(query, query_vector, limit, filters)
+            if named:
+                ranked["page_ref"] = named
+                weights["page_ref"] = self.settings.page_ref_weight
             if self.image_enabled:
                 vector = self.image_embedder.embed_texts([query])[0]  # type: ignore[union-attr]
                 ranked["image"] = self._image_search(vector, limit, allowed)

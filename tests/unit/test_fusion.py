@@ -208,3 +208,21 @@ def test_two_chunks_of_one_element_come_back_once(tmp_path):
 def test_a_search_needs_text_or_an_image(retriever):
     with pytest.raises(BadInputError):
         retriever.retrieve("   ")
+
+
+def test_a_page_the_question_names_comes_first_in_a_document_scoped_search(retriever):
+    scoped = Filters(document_ids=["doc-a"])
+    plain = retriever.retrieve("attention weights per layer", k=4, filters=scoped)
+    assert plain[0].page == 2  # the best match by words alone
+    hits = retriever.retrieve("attention weights per layer on page 3", k=4, filters=scoped)
+    assert (hits[0].page, hits[0].kind.value) == (3, "table")
+    assert "page_ref" in hits[0].sources
+    # Across the whole library "page 3" is no particular page; a page range filter still bounds it.
+    ranked, _ = retriever.ranked_lists("attention on page 3", 20, Filters())
+    assert "page_ref" not in ranked
+    ranked, _ = retriever.ranked_lists(
+        "attention on page 3", 20, Filters(document_ids=["doc-a"], pages=(1, 2))
+    )
+    assert "page_ref" not in ranked
+    retriever.settings = retriever.settings.model_copy(update={"page_ref_weight": 0.0})  # switched off
+    assert retriever.retrieve("attention weights per layer on page 3", k=4, filters=scoped)[0].page == 2
