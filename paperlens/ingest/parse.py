@@ -11,6 +11,7 @@ document, every element learns the section it sits under and visuals collect the
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from paperlens.ingest.captions import collect_references
 from paperlens.ingest.layout.base import LayoutBox, PageContent
 from paperlens.models import VISUAL_KINDS, Element, ElementKind, element_id_for
 
-PARSER_VERSION = "4"
+PARSER_VERSION = "5"
 
 ProgressFn = Callable[[int, int], None]
 
@@ -61,12 +62,52 @@ def open_pdf(path: Path, settings: IngestSettings):
     return doc
 
 
-def document_title(doc, fallback: str) -> str:
-    title = (doc.metadata or {}).get("title") or ""
-    title = title.strip()
-    if len(title) >= 4 and not title.lower().startswith(("microsoft word", "untitled")):
-        return title
-    return fallback
+_TITLE_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def _reads_as_title(text: str) -> bool:
+    """A metadata title worth showing: some words, not a tool's placeholder. Publishers' pipelines often fill
+    the field with an id ("58984869", "OP-GENE210101 1..14") or the file name."""
+    lowered = text.lower()
+    if lowered.startswith(("microsoft word", "untitled")) or lowered.endswith(
+        (".pdf", ".doc", ".docx", ".tex")
+    ):
+        return False
+    return len(_TITLE_WORD.findall(text)) >= 3
+
+
+def typeset_title(first_page: PageContent) -> str:
+    """The title as printed: the largest type in the top half of the first page (consecutive blocks at that
+    size joined, for a title set over two blocks); "" when the page has no such text."""
+    candidates = [
+        b
+        for b in first_page.blocks
+        if not b.rotated
+        and b.bbox[1] < first_page.height / 2
+        and len(_TITLE_WORD.findall(b.text)) >= 2
+        and len(b.text) <= 300
+    ]
+    if not candidates:
+        return ""
+    size = max(b.size for b in candidates)
+    lines = sorted((b for b in candidates if abs(b.size - size) <= 0.5), key=lambda b: b.bbox[1])
+    title = [lines[0]]
+    for block in lines[1:]:
+        if block.bbox[1] - title[-1].bbox[3] > 1.5 * size:
+            break
+        title.append(block)
+    return " ".join(b.text for b in title)
+
+
+def document_title(doc, fallback: str, first_page: PageContent | None = None) -> str:
+    """The first of these that reads as a title: the PDF's metadata title, ``fallback`` (the file's name),
+    the title typeset on the first page. The printed one comes last because the largest type on a report's
+    cover is as often a banner ("FOR RELEASE MAY 3, 2018") as the title."""
+    title = ((doc.metadata or {}).get("title") or "").strip()
+    for candidate in (title, fallback):
+        if _reads_as_title(candidate):
+            return candidate
+    return (typeset_title(first_page) if first_page is not None else "") or title or fallback
 
 
 def _words(page: Any) -> list[tuple[float, float, float, float, str]]:
@@ -216,7 +257,7 @@ def parse_pdf(
         attach_references(elements)
         counts = Counter(e.kind.value for e in elements)
         return ParsedDocument(
-            title=document_title(doc, fallback_title or path.stem),
+            title=document_title(doc, fallback_title or path.stem, contents[0]),
             pages=doc.page_count,
             elements=elements,
             stats={

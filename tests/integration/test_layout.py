@@ -333,3 +333,33 @@ def test_column_gutter_and_text_frame_do_not_turn_the_page_into_a_figure(tmp_pat
     assert not [e for e in parsed.elements if e.kind == ElementKind.FIGURE]
     texts = [e.text for e in parsed.elements if e.kind == ElementKind.TEXT]
     assert [t.split()[1] for t in texts] == [str(n) for n in range(1, 7)]
+
+
+@pytest.mark.parametrize(
+    ("metadata_title", "expected"),
+    [
+        (
+            "58984869",
+            "Ping-pong amplification of small RNAs in silkworm cells",
+        ),  # an id: the printed title wins
+        ("", "Ping-pong amplification of small RNAs in silkworm cells"),
+        ("Small RNAs in Silkworm Ovaries", "Small RNAs in Silkworm Ovaries"),  # a real metadata title is kept
+    ],
+)
+def test_document_title_falls_back_to_the_printed_title(tmp_path, metadata_title, expected):
+    import pymupdf
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=A4[0], height=A4[1])
+    page.insert_textbox(pymupdf.Rect(72, 60, 520, 120), "bioRxiv preprint 2023", fontsize=9)
+    page.insert_textbox(
+        pymupdf.Rect(72, 100, 520, 160),
+        "Ping-pong amplification of small RNAs in silkworm cells",
+        fontsize=18,
+    )
+    page.insert_textbox(pymupdf.Rect(72, 200, 520, 400), "Body text of the paper. " * 20, fontsize=10)
+    doc.set_metadata({"title": metadata_title})
+    path = tmp_path / "1234-5678.pdf"  # a file name that is no title either
+    doc.save(path)
+    parsed = parse_pdf(path, "f" * 64, tmp_path / "crops", IngestSettings())
+    assert parsed.title == expected
