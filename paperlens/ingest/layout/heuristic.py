@@ -92,9 +92,9 @@ def _is_column_separator(g: Graphic, c: PageContent) -> bool:
     return w <= 15 and h >= 0.4 * c.height
 
 
-def _backs_text(g: Graphic, c: PageContent, body: float) -> bool:
+def _backs_text(g: Graphic, paragraphs: list[BBox]) -> bool:
     """A box drawn behind running text (a text frame, a shaded abstract or sidebar) is not a figure."""
-    return any(_is_paragraph(b, body) and _inside(b.bbox, g.bbox) for b in c.blocks)
+    return any(_inside(box, g.bbox) for box in paragraphs)
 
 
 def cluster_graphics(graphics: list[Graphic]) -> list[_Cluster]:
@@ -225,7 +225,8 @@ def analyze_content(c: PageContent) -> list[LayoutBox]:
         kind = _is_furniture(b, c)
         if kind:
             kinds[i] = kind
-    graphics = [g for g in c.graphics if not _is_column_separator(g, c) and not _backs_text(g, c, body)]
+    paragraphs = [b.bbox for b in c.blocks if _is_paragraph(b, body)]
+    graphics = [g for g in c.graphics if not _is_column_separator(g, c) and not _backs_text(g, paragraphs)]
     clusters = [cl for cl in cluster_graphics(graphics) if cl.bbox[3] > _MARGIN * c.height]
     free = {i for i in range(len(c.blocks)) if i not in kinds}
 
