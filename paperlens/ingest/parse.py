@@ -63,6 +63,7 @@ def open_pdf(path: Path, settings: IngestSettings):
 
 
 _TITLE_WORD = re.compile(r"[^\W\d_]{2,}")
+_TITLE_SIZE = 1.25  # a printed title is set at least this much larger than the running text
 
 
 def _reads_as_title(text: str) -> bool:
@@ -77,13 +78,17 @@ def _reads_as_title(text: str) -> bool:
 
 
 def typeset_title(first_page: PageContent) -> str:
-    """The title as printed: the largest type in the top half of the first page (consecutive blocks at that
-    size joined, for a title set over two blocks); "" when the page has no such text."""
+    """The title as printed: the largest type in the top half of the first page that is well above the running
+    text's size, or bold at least at its size (preprints set titles so), consecutive blocks at that size joined
+    for a title set over two blocks; "" when there is none, as on a page cut out of the middle of a paper."""
     candidates = [
         b
         for b in first_page.blocks
         if not b.rotated
         and b.bbox[1] < first_page.height / 2
+        and (
+            b.size >= _TITLE_SIZE * first_page.body_size or (b.bold >= 0.6 and b.size >= first_page.body_size)
+        )
         and len(_TITLE_WORD.findall(b.text)) >= 2
         and len(b.text) <= 300
     ]

@@ -363,3 +363,18 @@ def test_document_title_falls_back_to_the_printed_title(tmp_path, metadata_title
     doc.save(path)
     parsed = parse_pdf(path, "f" * 64, tmp_path / "crops", IngestSettings())
     assert parsed.title == expected
+
+
+def test_a_page_without_a_printed_title_keeps_the_file_name(tmp_path):
+    import pymupdf
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=A4[0], height=A4[1])
+    page.insert_textbox(
+        pymupdf.Rect(72, 60, 520, 100), "Cite (Cohan et al., 2019) for the scores.", fontsize=10
+    )
+    page.insert_textbox(pymupdf.Rect(72, 120, 520, 400), "Body text of the paper. " * 40, fontsize=10)
+    path = tmp_path / "1903.10676.pdf"  # a page cut out of a paper: nothing on it is set as a title
+    doc.save(path)
+    parsed = parse_pdf(path, "a" * 64, tmp_path / "crops", IngestSettings())
+    assert parsed.title == "1903.10676"
