@@ -9,10 +9,9 @@ runs about six): OCR of a scanned paper with its spaces intact keeps every word 
 
 wordninja splits a run by English word frequencies. Real long words must survive, so a run is split only when
 it falls into three or more pieces (or two, one of them a short function word: "Accessto", "aweek") that each
-read as a word: one-letter pieces only "a" and "I", two-letter
-pieces only common words, at least ``_MIN_MEAN`` letters a piece on average. An unknown term falls apart into
-fragments ("phosphatidylinositol" into "ph os phat ...") and a long known one into two ("transcription ally",
-"Insta gram"): both stay whole.
+read as a word: one-letter pieces only "a" and "I", two-letter pieces only common words, at least
+``_MIN_MEAN`` letters a piece on average. An unknown term falls apart into fragments ("phosphatidylinositol"
+into "ph os phat ...") and a long known one into two ("transcription ally", "Insta gram"): both stay whole.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from paperlens.ingest.describe.base import DescribeRequest, Description
 from paperlens.ingest.respace import respace
 from paperlens.models import Element, ElementKind
 
-OFFLINE_VERSION = "offline-2"
+OFFLINE_VERSION = "offline-3"  # 3: OCR lines respaced
 
 log = logging.getLogger(__name__)
 
