@@ -115,12 +115,12 @@ def margin_line_numbers(raw_blocks: list[dict[str, Any]]) -> dict[int, frozenset
     They are typeset beside each text line, so PyMuPDF files each one into the block of its line, and the
     running text reads "...equal contribution from 255 both parents": noise for keyword and dense search
     alike, and a break in every quoted passage. Returns {block index: line indexes to leave out}."""
-    text_lines = [
-        line["bbox"]
-        for block in raw_blocks
-        for line in block.get("lines", [])
-        if len("".join(s["text"] for s in line["spans"]).strip()) >= 20
+    lines = [
+        (b, i, "".join(s["text"] for s in line["spans"]).strip(), line["bbox"])
+        for b, block in enumerate(raw_blocks)
+        for i, line in enumerate(block.get("lines", []))
     ]
+    text_lines = [box for _, _, text, box in lines if len(text) >= 20]
     if not text_lines:
         return {}
     # The text column's edges: where many lines start (or end), so that the odd line outside them (a preprint
@@ -131,12 +131,9 @@ def margin_line_numbers(raw_blocks: list[dict[str, Any]]) -> dict[int, frozenset
     left = min((x for x, n in starts.items() if n >= many), default=min(starts))
     right = max((x for x, n in ends.items() if n >= many), default=max(ends))
     found: list[tuple[float, int, int, int]] = []  # (y, number, block, line)
-    for b, block in enumerate(raw_blocks):
-        for i, line in enumerate(block.get("lines", [])):
-            text = "".join(s["text"] for s in line["spans"]).strip()
-            x0, y0, x1, _ = line["bbox"]
-            if text.isdigit() and len(text) <= 5 and (x1 <= left + 1 or x0 >= right - 1):
-                found.append((y0, int(text), b, i))
+    for b, i, text, (x0, y0, x1, _) in lines:
+        if text.isdigit() and len(text) <= 5 and (x1 <= left + 1 or x0 >= right - 1):
+            found.append((y0, int(text), b, i))
     if len(found) < _MIN_LINE_NUMBERS:
         return {}
     found.sort()

@@ -225,8 +225,9 @@ def analyze_content(c: PageContent) -> list[LayoutBox]:
         kind = _is_furniture(b, c)
         if kind:
             kinds[i] = kind
-    paragraphs = [b.bbox for b in c.blocks if _is_paragraph(b, body)]
-    graphics = [g for g in c.graphics if not _is_column_separator(g, c) and not _backs_text(g, paragraphs)]
+    paragraphs = {i for i, b in enumerate(c.blocks) if _is_paragraph(b, body)}
+    boxes = [c.blocks[i].bbox for i in paragraphs]
+    graphics = [g for g in c.graphics if not _is_column_separator(g, c) and not _backs_text(g, boxes)]
     clusters = [cl for cl in cluster_graphics(graphics) if cl.bbox[3] > _MARGIN * c.height]
     free = {i for i in range(len(c.blocks)) if i not in kinds}
 
@@ -254,7 +255,7 @@ def analyze_content(c: PageContent) -> list[LayoutBox]:
             continue
         w, h = cl.bbox[2] - cl.bbox[0], cl.bbox[3] - cl.bbox[1]
         inner = [i for i in free if _inside(c.blocks[i].bbox, cl.bbox)]
-        if any(_is_paragraph(c.blocks[i], body) for i in inner):
+        if paragraphs.intersection(inner):
             continue  # graphics around running text (rules, frames, icons between paragraphs): not a figure
         if cl.is_figure_like and w >= 50 and h >= 40 and (cl.images or cl.paths >= 3):
             region = _Region(bbox=cl.bbox, blocks=inner, clusters=[clusters.index(cl)])
