@@ -26,7 +26,7 @@ from paperlens.ingest.captions import collect_references
 from paperlens.ingest.layout.base import LayoutBox, PageContent
 from paperlens.models import VISUAL_KINDS, Element, ElementKind, element_id_for
 
-PARSER_VERSION = "5"
+PARSER_VERSION = "6"
 
 ProgressFn = Callable[[int, int], None]
 

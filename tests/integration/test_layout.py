@@ -310,12 +310,15 @@ def test_margin_numbers_that_do_not_count_up_stay(tmp_path):
     assert sum(t.split()[0] in {"3", "7"} for t in texts if t) >= 8  # a column of values, kept as text
 
 
-def test_column_gutter_and_text_frame_do_not_turn_the_page_into_a_figure(tmp_path):
+@pytest.mark.parametrize("size", [10, 8])  # 8: a framed page of references, smaller than the running text
+def test_column_gutter_and_text_frame_do_not_turn_the_page_into_a_figure(tmp_path, size):
     """Journal pages draw a rule (or a thin image) between the columns and some draw a frame around the text.
     Those graphics must not chain into one "figure" that swallows every paragraph of the page."""
     import pymupdf
 
     doc = pymupdf.open()
+    plain = doc.new_page(width=A4[0], height=A4[1])  # sets the running text's size at 10 pt
+    plain.insert_textbox(pymupdf.Rect(50, 80, 545, 780), "Running text of the paper. " * 200, fontsize=10)
     page = doc.new_page(width=A4[0], height=A4[1])
     for rect in (
         (40, 60, 555, 790),  # a frame around the text area
@@ -327,11 +330,11 @@ def test_column_gutter_and_text_frame_do_not_turn_the_page_into_a_figure(tmp_pat
     for n, paragraph in enumerate(paragraphs):
         x = 50 if n < 3 else 305
         y = 80 + 230 * (n % 3)
-        page.insert_textbox(pymupdf.Rect(x, y, x + 235, y + 200), paragraph, fontsize=10)
+        page.insert_textbox(pymupdf.Rect(x, y, x + 235, y + 200), paragraph, fontsize=size)
     doc.save(tmp_path / "framed.pdf")
     parsed = parse_pdf(tmp_path / "framed.pdf", "e" * 64, tmp_path / "crops", IngestSettings())
     assert not [e for e in parsed.elements if e.kind == ElementKind.FIGURE]
-    texts = [e.text for e in parsed.elements if e.kind == ElementKind.TEXT]
+    texts = [e.text for e in parsed.elements if e.kind == ElementKind.TEXT and e.page == 2]
     assert [t.split()[1] for t in texts] == [str(n) for n in range(1, 7)]
 
 

@@ -121,13 +121,18 @@ def cluster_graphics(graphics: list[Graphic]) -> list[_Cluster]:
     return clusters
 
 
-def _is_paragraph(b: TextBlock, body: float) -> bool:
-    """Running text: several long lines at the body size. Figure labels and table cells are not, and neither
-    are table rows that PyMuPDF joined into one wide block (mostly numbers)."""
-    if b.lines < 2 or len(b.text) < 120 or abs(b.size - body) > 0.8:
+def _is_prose(b: TextBlock) -> bool:
+    """Several long lines of words, at any size. Figure labels and table cells are not, and neither are table
+    rows that PyMuPDF joined into one wide block (mostly numbers)."""
+    if b.lines < 2 or len(b.text) < 120:
         return False
     digits = sum(ch.isdigit() for ch in b.text) / len(b.text)
     return len(b.text) / b.lines >= 35 and b.math < 0.4 and digits < _TABLE_DIGITS
+
+
+def _is_paragraph(b: TextBlock, body: float) -> bool:
+    """Running text: prose at the body size."""
+    return abs(b.size - body) <= 0.8 and _is_prose(b)
 
 
 def _is_furniture(b: TextBlock, c: PageContent) -> ElementKind | None:
@@ -225,8 +230,9 @@ def analyze_content(c: PageContent) -> list[LayoutBox]:
         kind = _is_furniture(b, c)
         if kind:
             kinds[i] = kind
-    paragraphs = {i for i, b in enumerate(c.blocks) if _is_paragraph(b, body)}
-    boxes = [c.blocks[i].bbox for i in paragraphs]
+    # Prose at any size: a page of acknowledgements (9 pt) and references (8 pt) in a frame is still text.
+    prose = {i for i, b in enumerate(c.blocks) if _is_prose(b)}
+    boxes = [c.blocks[i].bbox for i in prose]
     graphics = [g for g in c.graphics if not _is_column_separator(g, c) and not _backs_text(g, boxes)]
     clusters = [cl for cl in cluster_graphics(graphics) if cl.bbox[3] > _MARGIN * c.height]
     free = {i for i in range(len(c.blocks)) if i not in kinds}
@@ -255,7 +261,7 @@ def analyze_content(c: PageContent) -> list[LayoutBox]:
             continue
         w, h = cl.bbox[2] - cl.bbox[0], cl.bbox[3] - cl.bbox[1]
         inner = [i for i in free if _inside(c.blocks[i].bbox, cl.bbox)]
-        if paragraphs.intersection(inner):
+        if prose.intersection(inner):
             continue  # graphics around running text (rules, frames, icons between paragraphs): not a figure
         if cl.is_figure_like and w >= 50 and h >= 40 and (cl.images or cl.paths >= 3):
             region = _Region(bbox=cl.bbox, blocks=inner, clusters=[clusters.index(cl)])
