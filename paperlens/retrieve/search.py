@@ -3,8 +3,9 @@
 A text query runs up to three retrievers: dense (text embeddings in FAISS), keyword (SQLite FTS5, BM25) and,
 when CLIP is enabled, image (the query through CLIP's text tower against the crops' CLIP vectors). An image
 query runs CLIP's image tower against the same crops. In a search scoped to documents, the pages the query
-names ("the chart on page 14") add a list of their own. The lists are fused (RRF or weighted), deduplicated by
-element, optionally reranked by a cross-encoder, and turned into hits.
+names ("the chart on page 14") add a list of their own. The lists are fused (RRF or weighted), reference lists
+(bibliographies) are scaled down, the results deduplicated by element, optionally reranked by a cross-encoder,
+and turned into hits.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from paperlens.index.vectors import VectorIndex
 from paperlens.models import VISUAL_KINDS, Chunk, Hit
 from paperlens.retrieve.fusion import dedup_by_key, reciprocal_rank_fusion, weighted_score_fusion
 from paperlens.retrieve.page_refs import referenced_pages
+from paperlens.retrieve.reference_lists import is_reference_list
 from paperlens.retrieve.rerank.base import Reranker
 
 Scored = tuple[int, float, dict[str, int]]
@@ -170,10 +172,27 @@ class Retriever:
         candidates = fused[:depth]
         chunks = self.store.get_chunks([i for i, _, _ in candidates])
         candidates = [item for item in candidates if item[0] in chunks]  # deleted since the search
+        candidates = self.demote_reference_lists(candidates, chunks)
         candidates = dedup_by_key(candidates, {i: element_key(c) for i, c in chunks.items()})
         if self.reranker is not None and query:
             candidates = self.rerank(query, candidates[: max(self.rerank_settings.top_n, k)], chunks)
         return self.hits(candidates[:k], chunks)
+
+    def demote_reference_lists(
+        self, candidates: Sequence[Scored], chunks: Mapping[int, Chunk]
+    ) -> list[Scored]:
+        """Scale the fused score of bibliography chunks by ``reference_list_weight`` and re-sort (stable)."""
+        weight = self.settings.reference_list_weight
+        if weight == 1.0:
+            return list(candidates)
+        rescored = [
+            (i, score * weight, ranks)
+            if chunks[i].kind not in VISUAL_KINDS and is_reference_list(chunks[i].text, chunks[i].section)
+            else (i, score, ranks)
+            for i, score, ranks in candidates
+        ]
+        rescored.sort(key=lambda item: -item[1])
+        return rescored
 
     def rerank(self, query: str, candidates: Sequence[Scored], chunks: Mapping[int, Chunk]) -> list[Scored]:
         """Order ``candidates`` by the reranker's score; ``sources["rerank"]`` is the new 1-based rank."""

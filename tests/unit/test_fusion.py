@@ -226,3 +226,38 @@ def test_a_page_the_question_names_comes_first_in_a_document_scoped_search(retri
     assert "page_ref" not in ranked
     retriever.settings = retriever.settings.model_copy(update={"page_ref_weight": 0.0})  # switched off
     assert retriever.retrieve("attention weights per layer on page 3", k=4, filters=scoped)[0].page == 2
+
+
+def test_a_reference_list_ranks_below_the_body_text_it_shares_words_with(tmp_path):
+    store = Store(tmp_path / "db.sqlite3")
+    embedder = HashEmbedder()
+    vectors = VectorIndex(tmp_path / "text.faiss", embedder.dim)
+    bibliography = (
+        "12. Shi J, Zhao Y, Wang K. Gasdermin cleavage in pyroptosis. Nature. 2015; 526: 660-5. 13. Liu X, "
+        "Zhang Z, Ruan J. Gasdermin pores in pyroptosis. Nature. 2016; 535: 153-8. 14. Das S, Miller M, Beppu AK. "
+        "Gasdermin B in pyroptosis. Cell. 2020; 10: 1-9. 15. Wang Y, Gao W. Gasdermin pyroptosis. 2017."
+    )
+    body = "We found that gasdermin cleavage triggers pyroptosis in macrophages."
+    chunks = [
+        _chunk("d", 9, ElementKind.TEXT, bibliography, "e-refs"),
+        _chunk("d", 3, ElementKind.TEXT, body, "e-body"),
+    ]
+    texts = [c.text for c in chunks]
+    ids = store.add_document(Document(id="d", title="d", pages=9), [], chunks, embedder.embed_passages(texts))
+    vectors.add(ids, embedder.embed_passages(texts))
+    query = "gasdermin pyroptosis"
+    # RRF (k=60) so the scores are worked out by hand: the bibliography tops both lists, the body is second.
+    settings = RetrieveSettings(fusion="rrf", reference_list_weight=1.0)
+    retriever = Retriever(store, vectors, embedder, settings)
+    plain = retriever.retrieve(query, k=2)
+    assert [(h.page, h.sources) for h in plain] == [
+        (9, {"dense": 1, "keyword": 1}),
+        (3, {"dense": 2, "keyword": 2}),
+    ]
+    assert plain[0].score == pytest.approx(2 / 61, abs=1e-6)
+    retriever.settings = settings.model_copy(update={"reference_list_weight": 0.5})
+    hits = retriever.retrieve(query, k=2)
+    assert [h.page for h in hits] == [3, 9]  # demoted, still found
+    assert hits[1].score == pytest.approx(0.5 * 2 / 61, abs=1e-6)
+    assert hits[0].score == pytest.approx(2 / 62, abs=1e-6)
+    store.close()
