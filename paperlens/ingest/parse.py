@@ -23,10 +23,11 @@ from pydantic import BaseModel, Field
 from paperlens.config import IngestSettings
 from paperlens.errors import CorruptPdfError, EncryptedPdfError, PdfTooLargeError
 from paperlens.ingest.captions import collect_references
+from paperlens.ingest.headings import can_be_section_title
 from paperlens.ingest.layout.base import LayoutBox, PageContent
 from paperlens.models import VISUAL_KINDS, Element, ElementKind, element_id_for
 
-PARSER_VERSION = "6"
+PARSER_VERSION = "7"
 
 ProgressFn = Callable[[int, int], None]
 
@@ -186,10 +187,12 @@ def _attach_captions(elements: list[Element]) -> None:
 
 
 def assign_sections(elements: list[Element]) -> None:
-    """Each element sits under the latest heading before it in reading order (across pages)."""
+    """Each element sits under the latest heading before it in reading order (across pages).
+
+    A layout model's "heading" that cannot be a section title (an author list, panel letters) starts none."""
     section: str | None = None
     for element in elements:
-        if element.kind == ElementKind.TITLE and element.text.strip():
+        if element.kind == ElementKind.TITLE and element.text.strip() and can_be_section_title(element.text):
             section = element.text.strip()[:200]
         if element.kind not in (ElementKind.HEADER, ElementKind.FOOTER):
             element.section = section

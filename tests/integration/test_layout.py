@@ -381,3 +381,36 @@ def test_a_page_without_a_printed_title_keeps_the_file_name(tmp_path):
     doc.save(path)
     parsed = parse_pdf(path, "a" * 64, tmp_path / "crops", IngestSettings())
     assert parsed.title == "1903.10676"
+
+
+def test_author_lists_and_panel_letters_set_large_do_not_name_a_section(tmp_path):
+    import pymupdf
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=A4[0], height=A4[1])
+    title = "Gasdermin pores in macrophage pyroptosis"
+    body = "Macrophages die by pyroptosis when gasdermin forms pores in the membrane. " * 4
+    rows = [
+        (title, 18),
+        ("Jane Roe1,2, John Doe2 & Ann Poe1*", 12),  # the author list, set larger than the text
+        (body, 10),
+        ("Results", 12),
+        (body.replace("Macrophages", "Monocytes"), 10),
+        ("f g", 12),  # panel letters of a figure, outside any figure region
+        (body.replace("Macrophages", "Neutrophils"), 10),
+    ]
+    y = 60
+    for text, size in rows:
+        height = 90 if size == 10 else 50
+        page.insert_textbox(pymupdf.Rect(72, y, 520, y + height), text, fontsize=size)
+        y += height + 12
+    path = tmp_path / "authors.pdf"
+    doc.save(path)
+    parsed = parse_pdf(path, "c" * 64, tmp_path / "crops", IngestSettings())
+    chunks = chunk_elements(parsed.elements, ChunkSettings())
+    section_of = {word: c.section for c in chunks for word in ("Macrophages", "Monocytes", "Neutrophils")
+                  if f"{word} die" in c.text}  # fmt: skip
+    assert section_of == {"Macrophages": title, "Monocytes": "Results", "Neutrophils": "Results"}
+    authors = next(e for e in parsed.elements if e.text.startswith("Jane Roe"))
+    assert authors.kind != ElementKind.TITLE
+    assert any("Jane Roe" in c.text for c in chunks)  # still indexed, as text

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from paperlens.ingest.captions import caption_label, equation_label
+from paperlens.ingest.headings import can_be_section_title
 from paperlens.ingest.layout.base import Graphic, LayoutBox, PageContent, TextBlock
 from paperlens.models import BBox, ElementKind
 
@@ -162,7 +163,7 @@ def _is_formula(b: TextBlock, body: float) -> bool:
 
 
 def _heading_kind(b: TextBlock, body: float) -> bool:
-    if b.lines > 3 or len(b.text) > 150 or len(b.text) < 2:
+    if b.lines > 3 or len(b.text) > 150 or len(b.text) < 2 or not can_be_section_title(b.text):
         return False
     if b.size >= body + 1.0 and not b.text.endswith((".", ",")):
         return True
