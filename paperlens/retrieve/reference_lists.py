@@ -15,6 +15,7 @@ Two signs, either enough:
 
 from __future__ import annotations
 
+import functools
 import re
 
 _SECTION = re.compile(
@@ -36,6 +37,7 @@ NAMES_PER_1000 = 6.0
 YEARS_PER_1000 = 4.0
 
 
+@functools.lru_cache(maxsize=4096)  # ~5 MB of chunk texts; the same chunks come back query after query
 def is_reference_list(text: str, section: str | None = None) -> bool:
     """True when a chunk (its text, and the title of the section it sits in) reads as a list of references."""
     if section and _SECTION.match(section.strip()):
