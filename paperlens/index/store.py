@@ -22,8 +22,10 @@ from paperlens.errors import NotFoundError, RetryableError
 from paperlens.models import Chunk, Document, Element, ElementKind
 
 SCHEMA_VERSION = 1
+#: How FTS5 splits text into words; the candidates' own keyword scoring (retrieve/local_keyword.py) uses it too.
+FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
 
-_SCHEMA = """
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
     id TEXT PRIMARY KEY,
@@ -57,7 +59,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(document_id, page);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-    text, content='chunks', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
+    text, content='chunks', content_rowid='id', tokenize='{FTS_TOKENIZE}'
 );
 CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
     INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);

@@ -3,9 +3,10 @@
 A text query runs up to three retrievers: dense (text embeddings in FAISS), keyword (SQLite FTS5, BM25) and,
 when CLIP is enabled, image (the query through CLIP's text tower against the crops' CLIP vectors). An image
 query runs CLIP's image tower against the same crops. In a search scoped to documents, the pages the query
-names ("the chart on page 14") add a list of their own. The lists are fused (RRF or weighted), reference lists
-(bibliographies) are scaled down, the results deduplicated by element, optionally reranked by a cross-encoder,
-and turned into hits.
+names ("the chart on page 14") add a list of their own, and the keyword list's chunks are scored again with
+word rarity counted among themselves (retrieve/local_keyword.py). The lists are fused (RRF or weighted),
+reference lists (bibliographies) are scaled down, the results deduplicated by element, optionally reranked by a
+cross-encoder, and turned into hits.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from paperlens.index.store import Store
 from paperlens.index.vectors import VectorIndex
 from paperlens.models import VISUAL_KINDS, Chunk, Hit
 from paperlens.retrieve.fusion import dedup_by_key, reciprocal_rank_fusion, weighted_score_fusion
+from paperlens.retrieve.local_keyword import local_keyword_scores
 from paperlens.retrieve.page_refs import referenced_pages
 from paperlens.retrieve.reference_lists import is_reference_list
 from paperlens.retrieve.rerank.base import Reranker
@@ -90,6 +92,17 @@ class Retriever:
     def keyword(self, query: str, limit: int, filters: Filters) -> list[tuple[int, float]]:
         return self.store.keyword_search(query, limit, **filters.as_kwargs())
 
+    def keyword_lists(
+        self, query: str, limit: int, filters: Filters
+    ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+        """The keyword list, and its chunks scored again with word rarity counted among themselves (empty when
+        ``local_keyword_weight`` is 0). Both run beside the query embedding, so the second adds no latency."""
+        found = self.keyword(query, limit, filters)
+        if self.settings.local_keyword_weight <= 0 or not found:
+            return found, []
+        chunks = self.store.get_chunks([i for i, _ in found])
+        return found, local_keyword_scores(query, {i: c.text for i, c in chunks.items()})
+
     def named_pages(
         self, query: str, query_vector: np.ndarray, limit: int, filters: Filters
     ) -> list[tuple[int, float]]:
@@ -121,11 +134,14 @@ class Retriever:
         ranked: dict[str, list[tuple[int, float]]] = {}
         weights: dict[str, float] = {}
         if query:
-            keyword = self._beside.submit(self.keyword, query, limit, filters)
+            keyword = self._beside.submit(self.keyword_lists, query, limit, filters)
             query_vector = self.embedder.embed_query(query)
             ranked["dense"] = self.vectors.search(query_vector, limit, allowed_ids=allowed)
-            ranked["keyword"] = keyword.result()
+            ranked["keyword"], local = keyword.result()
             weights.update(dense=self.settings.dense_weight, keyword=self.settings.keyword_weight)
+            if local:
+                ranked["local_keyword"] = local
+                weights["local_keyword"] = self.settings.local_keyword_weight
             named = self.named_pages(query, query_vector, limit, filters)
             if named:
                 ranked["page_ref"] = named

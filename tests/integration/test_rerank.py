@@ -75,8 +75,9 @@ def test_retriever_orders_the_fused_candidates_by_the_rerankers_scores(tmp_path,
         "we thank the reviewers for their helpful comments",
     ]
     store, vectors, embedder, by_id = _store_with(tmp_path, texts)
-    # RRF: on these four passages its order differs from the reranker's, so the test can see the rerank act.
-    settings = RetrieveSettings(k=4, candidates=10, fusion="rrf")
+    # RRF of dense and keyword alone: on these four passages its order differs from the reranker's, so the test
+    # can see the rerank act (the candidates' own keyword list would happen to put them in the reranker's order).
+    settings = RetrieveSettings(k=4, candidates=10, fusion="rrf", local_keyword_weight=0.0)
     plain = Retriever(store, vectors, embedder, settings).retrieve(query, k=4)
     reranked = Retriever(
         store, vectors, embedder, settings, RerankSettings(top_n=10), reranker=reranker

@@ -246,8 +246,9 @@ def test_a_reference_list_ranks_below_the_body_text_it_shares_words_with(tmp_pat
     ids = store.add_document(Document(id="d", title="d", pages=9), [], chunks, embedder.embed_passages(texts))
     vectors.add(ids, embedder.embed_passages(texts))
     query = "gasdermin pyroptosis"
-    # RRF (k=60) so the scores are worked out by hand: the bibliography tops both lists, the body is second.
-    settings = RetrieveSettings(fusion="rrf", reference_list_weight=1.0)
+    # RRF (k=60) of dense and keyword so the scores are worked out by hand: the bibliography tops both lists,
+    # the body is second.
+    settings = RetrieveSettings(fusion="rrf", reference_list_weight=1.0, local_keyword_weight=0.0)
     retriever = Retriever(store, vectors, embedder, settings)
     plain = retriever.retrieve(query, k=2)
     assert [(h.page, h.sources) for h in plain] == [
