@@ -20,6 +20,12 @@ _NAME_SEPARATOR = re.compile(r",|·|\s(?:and|&)\s")
 # "December2012" are no names).
 _AFFILIATION = re.compile(r"[*†‡§¶]|[a-z]\d{1,2}(?:,\d{1,2})*\b")
 _INITIAL = re.compile(r"\b[A-Z]\.")
+# A caption's label, in the styles that the caption parser leaves to running text ("Fig. 2 Protein-protein
+# docking...", "Fig EV3.", "Supplementary Figure 6.", "Table S3."): set bold or large, a caption reads as a
+# heading and would name the section of the paragraphs after it, which it does not describe.
+_CAPTION_START = re.compile(
+    r"^(?:Supplementary\s+|Extended\s+Data\s+)?(?:Fig(?:ure)?s?\.?|FIG(?:URE)?S?\.?|Table|TABLE)\s*(?:S|EV)?\d+\b"
+)
 # Lower-case words that names hold ("Ludwig van Beethoven", "Ana de la Cruz").
 _PARTICLES = {"and", "de", "da", "das", "del", "della", "der", "den", "di", "do", "dos", "du", "la", "le", "van",
               "von", "y", "bin", "al", "el", "ter", "zu"}  # fmt: skip
@@ -39,8 +45,8 @@ def reads_as_author_list(text: str) -> bool:
 
 def can_be_section_title(text: str) -> bool:
     """False for set-apart text that names no section: letters or symbols with no word of 3+ letters (panel
-    letters), a sentence fragment (it starts in lower case and ends in a full stop, or ends in a hyphen), or an
-    author list.
+    letters), a sentence fragment (it starts in lower case and ends in a full stop, or ends in a hyphen), a
+    numbered figure or table caption, or an author list.
 
     A number set large stays a possible heading ("36%", "2015"): on slides it is the headline of the page, and
     passing it over gives the page the previous slide's heading (measured on mmlb_dev: recall@1 0.516 -> 0.502
@@ -49,5 +55,7 @@ def can_be_section_title(text: str) -> bool:
     if not _LETTERS.search(text) and not any(ch.isdigit() for ch in text):
         return False
     if _BROKEN_WORD.search(text) or (text[0].islower() and text.endswith(".")):
+        return False
+    if _CAPTION_START.match(text):
         return False
     return not reads_as_author_list(text)

@@ -25,6 +25,9 @@ from paperlens.ingest.headings import can_be_section_title, reads_as_author_list
         "References and Notes:",
         "36%",  # a slide's headline figure
         "2015",
+        "Supplementary Figures",
+        "Figure Legends",
+        "Tables and Figures",
     ],
 )
 def test_headings_of_every_style_are_kept(text):
@@ -40,9 +43,14 @@ def test_headings_of_every_style_are_kept(text):
         "FL",
         "We next sought to use computational modeling to show that the closed-ring hex-",
         "fibroblasts.",
+        "Fig. 2 Protein-protein docking studies reveal differences in interactions",
+        "Fig EV3. Construction of the piR484-A reporter system",
+        "Supplementary Figure 6. Generation of the snog1a complementation line. A)",
+        "Table S3. Mutations in non-genic regions investigated in the study.",
+        "FIGURE 4 | Gasdermin D pores",
     ],
 )
-def test_panel_letters_symbols_and_broken_lines_are_not_headings(text):
+def test_panel_letters_symbols_broken_lines_and_captions_are_not_headings(text):
     assert not can_be_section_title(text)
 
 
