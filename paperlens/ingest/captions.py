@@ -17,6 +17,12 @@ _CAPTION = re.compile(
 _REFERENCE = re.compile(
     rf"\b(Figures?|Figs?\.?|FIGURES?|Tables?|Tabs?\.|TABLES?|Equations?|Eqs?\.|Eqn\.?)\s*~?\(?{_NUMBER}\)?",
 )
+# A numbered figure or table label, also in the styles caption_label leaves to running text: Springer's
+# "Fig. 2 Protein-protein docking..." (no mark after the number) and supplementary labels ("Fig EV3.",
+# "Supplementary Figure 6.", "Table S3."), whose numbers would collide with the main figures' in a Label.
+_NUMBERED_LABEL_START = re.compile(
+    r"^(?:Supplementary\s+|Extended\s+Data\s+)?(?:Fig(?:ure)?s?\.?|FIG(?:URE)?S?\.?|Table|TABLE)\s*(?:S|EV)?\d+\b"
+)
 _EQUATION_NUMBER = re.compile(r"\((\d{1,3})\)\s*$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[])")
 
@@ -45,6 +51,12 @@ def caption_label(text: str) -> Label | None:
         return None
     number = _number(m.group(2))
     return (_kind_of(m.group(1)), number) if number else None
+
+
+def starts_with_figure_or_table_number(text: str) -> bool:
+    """True for text that opens with a numbered figure or table label ("Fig. 2 ...", "Table S3. ..."), whether or
+    not caption_label takes it for a caption."""
+    return bool(_NUMBERED_LABEL_START.match(text))
 
 
 def equation_label(text: str) -> Label | None:

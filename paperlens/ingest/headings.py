@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from paperlens.ingest.captions import starts_with_figure_or_table_number
+
 _LETTERS = re.compile(r"[^\W\d_]{3,}")  # a word of three letters or more
 _BROKEN_WORD = re.compile(r"[^\W\d_]-$")  # "...the closed-ring hex-": a line that ends mid-word
 _NAME_TOKEN = re.compile(r"[^\W\d_][\w'’.-]*")
@@ -20,12 +22,6 @@ _NAME_SEPARATOR = re.compile(r",|·|\s(?:and|&)\s")
 # "December2012" are no names).
 _AFFILIATION = re.compile(r"[*†‡§¶]|[a-z]\d{1,2}(?:,\d{1,2})*\b")
 _INITIAL = re.compile(r"\b[A-Z]\.")
-# A caption's label, in the styles that the caption parser leaves to running text ("Fig. 2 Protein-protein
-# docking...", "Fig EV3.", "Supplementary Figure 6.", "Table S3."): set bold or large, a caption reads as a
-# heading and would name the section of the paragraphs after it, which it does not describe.
-_CAPTION_START = re.compile(
-    r"^(?:Supplementary\s+|Extended\s+Data\s+)?(?:Fig(?:ure)?s?\.?|FIG(?:URE)?S?\.?|Table|TABLE)\s*(?:S|EV)?\d+\b"
-)
 # Lower-case words that names hold ("Ludwig van Beethoven", "Ana de la Cruz").
 _PARTICLES = {"and", "de", "da", "das", "del", "della", "der", "den", "di", "do", "dos", "du", "la", "le", "van",
               "von", "y", "bin", "al", "el", "ter", "zu"}  # fmt: skip
@@ -56,6 +52,6 @@ def can_be_section_title(text: str) -> bool:
         return False
     if _BROKEN_WORD.search(text) or (text[0].islower() and text.endswith(".")):
         return False
-    if _CAPTION_START.match(text):
-        return False
+    if starts_with_figure_or_table_number(text):
+        return False  # set bold or large, a caption reads as a heading, but it names no section
     return not reads_as_author_list(text)
