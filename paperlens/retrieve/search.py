@@ -2,9 +2,9 @@
 
 A text query runs up to three retrievers: dense (text embeddings in FAISS), keyword (SQLite FTS5, BM25) and,
 when CLIP is enabled, image (the query through CLIP's text tower against the crops' CLIP vectors). An image
-query runs CLIP's image tower against the same crops. In a search scoped to documents, the pages the query
-names ("the chart on page 14") add a list of their own, and the keyword list's chunks are scored again with
-word rarity counted among themselves (retrieve/local_keyword.py). The lists are fused (RRF or weighted),
+query runs CLIP's image tower against the same crops. The keyword list's chunks are scored again with word
+rarity counted among themselves (retrieve/local_keyword.py), and in a search scoped to documents the pages the
+query names ("the chart on page 14") add a list of their own. The lists are fused (RRF or weighted),
 reference lists (bibliographies) are scaled down, the results deduplicated by element, optionally reranked by a
 cross-encoder, and turned into hits.
 """
