@@ -414,3 +414,32 @@ def test_author_lists_and_panel_letters_set_large_do_not_name_a_section(tmp_path
     authors = next(e for e in parsed.elements if e.text.startswith("Jane Roe"))
     assert authors.kind != ElementKind.TITLE
     assert any("Jane Roe" in c.text for c in chunks)  # still indexed, as text
+
+
+def test_a_running_credit_in_the_body_is_furniture_not_a_section(tmp_path):
+    """A Pew report prints its running header ("PEW RESEARCH CENTER") again, bold, under every chart. Read as
+    a heading, it named the section of everything after it; it is furniture, like the header it repeats."""
+    import pymupdf
+
+    credit = "WIDGET RESEARCH CENTER"
+    doc = pymupdf.open()
+    for n in range(1, 5):
+        page = doc.new_page(width=A4[0], height=A4[1])
+        page.insert_text((250, 40), credit, fontsize=9)  # the running header, in the top band
+        page.insert_text((290, 820), str(n), fontsize=9)  # the page number
+        if n == 1:
+            page.insert_textbox(pymupdf.Rect(72, 100, 520, 130), "Findings on widgets", fontsize=16)
+        body = f"Widget sales on page {n} rose by twelve percent over the year before. " * 4
+        page.insert_textbox(pymupdf.Rect(72, 150, 520, 260), body, fontsize=10)
+        page.insert_text((72, 310), "72 64 58", fontsize=8)  # a chart's numbers
+        page.insert_text((72, 340), credit, fontsize=10, fontname="hebo")  # bold, under the chart
+        after = f"Gadget sales on page {n} fell by three percent over the same year. " * 4
+        page.insert_textbox(pymupdf.Rect(72, 380, 520, 490), after, fontsize=10)
+    path = tmp_path / "report.pdf"
+    doc.save(path)
+    parsed = parse_pdf(path, "d" * 64, tmp_path / "crops", IngestSettings(ocr=False))
+    chunks = chunk_elements(parsed.elements, ChunkSettings())
+    gadget = [c for c in chunks if "Gadget sales" in c.text]
+    assert len(gadget) == 4 and all(c.section == "Findings on widgets" for c in gadget)
+    assert not any(credit.lower() in c.text.lower() for c in chunks)
+    assert sum("72 64 58" in c.text for c in chunks) == 4  # numbers repeated in the body stay text

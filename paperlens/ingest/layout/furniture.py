@@ -2,7 +2,10 @@
 
 A page-local margin rule misses a running title set a little lower than usual, or an ACL page number 60 pt
 above the bottom edge. Seen across pages they are obvious: the same short text (digits aside) in the same
-top or bottom band on many pages. Pure: plain page contents in, the set of recurring keys out.
+top or bottom band on many pages. The same text set again in the page body on several pages is furniture too:
+a running credit, such as the "PEW RESEARCH CENTER" under every chart of a Pew report, which is set bold and
+otherwise names the section of everything after it. Pure: plain page contents in, the set of recurring keys
+out.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from paperlens.models import ElementKind
 _BAND = 0.12  # top/bottom share of the page searched for furniture
 _MAX_CHARS = 150
 _DIGITS = re.compile(r"\d+")
+_LETTER = re.compile(r"[^\W\d_]")
 _PAGE_NUMBER = re.compile(r"^(page\s*)?(\d{1,5}|[ivxlc]{1,6})(\s*(/|of)\s*\d{1,5})?$", re.I)
 
 
@@ -29,20 +33,24 @@ def _band(bbox: tuple, height: float) -> str | None:
 
 
 def furniture_key(text: str, bbox: tuple, height: float) -> tuple[str, str] | None:
-    band = _band(bbox, height)
-    if band is None or len(text) > _MAX_CHARS:
+    """(band, text with digits masked); the band is "top", "bottom" or "body"."""
+    if len(text) > _MAX_CHARS:
         return None
-    return band, _DIGITS.sub("#", " ".join(text.lower().split()))
+    return _band(bbox, height) or "body", _DIGITS.sub("#", " ".join(text.lower().split()))
 
 
 def recurring_furniture(contents: Sequence[PageContent]) -> set[tuple[str, str]]:
-    """Keys (band, text with digits masked) that recur on at least 3 pages and a quarter of them."""
+    """Keys that recur in the top or bottom band on at least 3 pages and a quarter of them, and the body keys
+    of the same texts where they recur in the body on 2 pages or more (a running credit). A text needs a
+    letter to count in the body: a masked page number ("#") there is a chart's numbers."""
     pages: Counter[tuple[str, str]] = Counter()
     for content in contents:
         keys = {furniture_key(b.text, b.bbox, content.height) for b in content.blocks}
         pages.update(k for k in keys if k is not None)
     need = max(3, round(0.25 * len(contents)))
-    return {key for key, n in pages.items() if n >= need}
+    running = {key for key, n in pages.items() if key[0] != "body" and n >= need}
+    texts = {text for _, text in running if _LETTER.search(text)}
+    return running | {key for key, n in pages.items() if key[0] == "body" and key[1] in texts and n >= 2}
 
 
 def mark_furniture(boxes: list[LayoutBox], content: PageContent, recurring: set[tuple[str, str]]) -> None:
@@ -53,5 +61,5 @@ def mark_furniture(boxes: list[LayoutBox], content: PageContent, recurring: set[
         key = furniture_key(box.text, box.bbox, content.height)
         if key is None:
             continue
-        if key in recurring or _PAGE_NUMBER.match(box.text.strip()):
+        if key in recurring or (key[0] != "body" and _PAGE_NUMBER.match(box.text.strip())):
             box.kind = ElementKind.HEADER if key[0] == "top" else ElementKind.FOOTER
