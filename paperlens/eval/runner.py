@@ -110,8 +110,9 @@ def package_versions() -> dict:
     import platform
     from importlib import metadata
 
-    # Everything an ingest's output depends on, OCR's runtime and image library included: the same commit has
-    # given different recall on indexes built in different environments, and these let two reports tell why.
+    # Everything an ingest's output depends on, OCR's runtime and image library included, so two reports whose
+    # figures differ can show whether their ingest environments did. (A gap once blamed on the environment was
+    # the describer switched off in one run; report.json's config.settings.describe shows that part.)
     names = [
         "paperlens", "pymupdf", "faiss-cpu", "sentence-transformers", "torch", "transformers", "tokenizers",
         "numpy", "langchain-text-splitters", "rapidocr-onnxruntime", "onnxruntime", "opencv-python", "wordninja",
