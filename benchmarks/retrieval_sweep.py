@@ -1,4 +1,5 @@
-"""Choose retrieval settings by measurement: several ``retrieve.*`` settings on one benchmark's cached index.
+"""Choose retrieval settings by measurement: several ``retrieve.*`` and ``chunk.*`` settings on one benchmark's
+cached index.
 
     .venv/bin/python benchmarks/retrieval_sweep.py ../shared/bench/mmlb_dev [--config FILE] [--k 1,3,5,10]
         [--variant NAME:key=value,key=value ...] [--out sweep.json]
@@ -8,6 +9,11 @@ not part of its cache key, so every variant here searches the very index the ben
 replaces some ``retrieve`` settings (fusion, rrf_k, list weights, candidates) and asks
 every question again through the service's own search; one line per variant is printed: page recall@k and
 MRR on page-evidence sets, the weakest evidence source at k=5, passage hit@k on key-passage sets, latency.
+
+A variant may also set ``chunk.size`` / ``chunk.overlap`` (``small:chunk.size=800``). Chunking is a pure function
+of the stored elements, which parsing and describing made and chunk settings never change, so such a variant
+re-chunks and re-embeds the bench index's elements into an index of its own (under the bench index's
+``rechunked/``, kept for the next run) instead of parsing and describing every PDF again: minutes, not an hour.
 
 Without ``--variant`` it runs the default grid below. Keep the grid small and its knobs global: the same
 settings are measured on question sets this script never sees.
@@ -42,6 +48,27 @@ def parse_variant(text: str) -> tuple[str, dict[str, str]]:
         key, _, value = part.partition("=")
         overrides[key.strip()] = value.strip()
     return name, overrides
+
+
+def rechunked_engine(engine, chunk_overrides: dict[str, str], console):
+    """An Engine over ``engine``'s documents chunked with other chunk settings (built on first use)."""
+    from paperlens.config import ChunkSettings
+    from paperlens.engine import Engine
+    from paperlens.ingest.chunk import chunk_elements
+
+    chunk = ChunkSettings.model_validate({**engine.settings.chunk.model_dump(), **chunk_overrides})
+    data_dir = engine.settings.data_dir / "rechunked" / f"size{chunk.size}-overlap{chunk.overlap}"
+    variant = Engine(engine.settings.model_copy(update={"data_dir": data_dir, "chunk": chunk}))
+    documents = [d for d in engine.store.list_documents() if not variant.store.has_document(d.id)]
+    for document in documents:
+        elements = engine.store.list_elements(document.id)
+        chunks = chunk_elements(elements, chunk)
+        vectors = variant.embedder.embed_passages([c.text for c in chunks])
+        variant.vectors.add(variant.store.add_document(document, elements, chunks, vectors), vectors)
+    if documents:
+        variant.vectors.save()
+        console.print(f"re-chunked {len(documents)} documents into {data_dir}")
+    return variant
 
 
 def main() -> None:
@@ -86,13 +113,20 @@ def main() -> None:
     recoverable = recoverability(dataset)
     results = {}
     k5 = "5" if 5 in ks else str(ks[-1])
+    engines = {(): engine}  # chunk overrides -> the engine over an index chunked that way
     try:
         for spec in args.variant or DEFAULT_GRID:
             name, overrides = parse_variant(spec)
+            chunking = {k.removeprefix("chunk."): v for k, v in overrides.items() if k.startswith("chunk.")}
+            chosen = tuple(sorted(chunking.items()))
+            if chosen not in engines:
+                engines[chosen] = rechunked_engine(engine, chunking, console)
+            searcher = engines[chosen]
             # Validated like a config file would be: a typo in a key or value fails here, not silently.
-            merged = {**settings.retrieve.model_dump(), **overrides}
-            engine.retriever.settings = RetrieveSettings.model_validate(merged)
-            rows = evaluate_retriever(SystemRetriever(engine), dataset, ids, ks, recoverable, console)
+            merged = {**settings.retrieve.model_dump(),
+                      **{k: v for k, v in overrides.items() if not k.startswith("chunk.")}}  # fmt: skip
+            searcher.retriever.settings = RetrieveSettings.model_validate(merged)
+            rows = evaluate_retriever(SystemRetriever(searcher), dataset, ids, ks, recoverable, console)
             summary = summarise(rows, ks)
             results[name] = {"overrides": overrides, "summary": summary}
             line = [f"{name:<18}"]
@@ -109,7 +143,8 @@ def main() -> None:
             line.append(f"p50={summary['latency_ms']['p50']:.0f}ms")
             print("  ".join(line), flush=True)
     finally:
-        engine.close()
+        for opened in engines.values():
+            opened.close()
     if args.out:
         args.out.write_text(json.dumps(results, indent=1))
 

@@ -234,3 +234,30 @@ def test_run_bench_end_to_end(tiny_dataset, tmp_path):
     assert (
         typo.returncode != 0 and "fusoin" in typo.stderr
     )  # a misspelt setting fails, never silently ignored
+
+    # Chunk variants re-chunk the stored elements into an index of their own, without parsing again: with the
+    # default chunk settings that index answers exactly as the bench's; smaller chunks make more of them.
+    import sqlite3
+
+    rechunk_out = tmp_path / "rechunk.json"
+    done = subprocess.run(
+        [*sweep, "--variant", "same:chunk.size=1200,chunk.overlap=150",
+         "--variant", "small:chunk.size=100,chunk.overlap=20", "--out", str(rechunk_out)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rechunked = json.loads(rechunk_out.read_text())
+    for metric in ("page_recall", "passage_hit", "mrr"):
+        assert rechunked["same"]["summary"][metric] == variants["weighted"]["summary"][metric], metric
+
+    def chunk_count(data_dir: Path) -> int:
+        with sqlite3.connect(data_dir / "paperlens.sqlite3") as db:
+            return db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
+    bench_dir = Path(saved["config"]["data_dir"])
+    assert chunk_count(bench_dir / "rechunked" / "size1200-overlap150") == chunk_count(bench_dir)
+    assert chunk_count(bench_dir / "rechunked" / "size100-overlap20") > chunk_count(bench_dir)
+    typo = subprocess.run(
+        [*sweep, "--variant", "bad:chunk.sise=100"], capture_output=True, text=True, timeout=300
+    )
+    assert typo.returncode != 0 and "sise" in typo.stderr
