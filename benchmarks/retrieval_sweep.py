@@ -26,6 +26,12 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from paperlens.engine import Engine
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -50,7 +56,7 @@ def parse_variant(text: str) -> tuple[str, dict[str, str]]:
     return name, overrides
 
 
-def rechunked_engine(engine, chunk_overrides: dict[str, str], console):
+def rechunked_engine(engine: Engine, chunk_overrides: dict[str, str], console: Console) -> Engine:
     """An Engine over ``engine``'s documents chunked with other chunk settings (built on first use)."""
     from paperlens.config import ChunkSettings
     from paperlens.engine import Engine
