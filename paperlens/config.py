@@ -65,9 +65,9 @@ class EmbedSettings(_Section):
     batch_size: int = Field(32, ge=1)
     device: str = "cpu"
     # A search embeds its query while the keyword search runs beside it (retrieve/search.py). On 2 cores a
-    # second torch thread gave one short query nothing (embedding p50 27.9 ms with 2, 25.6 ms with 1) but took
-    # the keyword thread's core: in-process search p50 48.2 -> 30.9 ms (litqa_dev, 120 queries); 100k chunks
-    # over HTTP (benchmarks/search_latency.py, IVF) 44.9-64.3 -> 36.7 ms on the same host.
+    # second torch thread gave one short query nothing (embedding p50 about 25 ms either way) but took the
+    # keyword thread's core: in-process search p50 with 0 / 1 here, two runs each, 46.7 / 41.4 -> 30.7 / 33.8 ms
+    # (litqa_dev, 120 queries); 100k chunks over HTTP (benchmarks/search_latency.py, IVF) 44.9-64.3 -> 36.7 ms.
     query_threads: int = Field(
         1,
         ge=0,
