@@ -24,11 +24,11 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 
 
-def _warm_up(load) -> None:
+def _warm_up(load, what: str) -> None:
     try:
         load()
-    except Exception:  # the first question will report it properly, with its error code
-        log.exception("could not preload the answer model")
+    except Exception:  # the first request that needs it will report it properly, with its error code
+        log.exception("could not preload the %s", what)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -46,7 +46,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         if own_engine and load_answer_model is not None:
             # A local answer model takes 20-40 s to load on a CPU: do it now, not on the first question.
             threading.Thread(
-                target=_warm_up, args=(load_answer_model,), name="paperlens-llm", daemon=True
+                target=_warm_up, args=(load_answer_model, "answer model"), name="paperlens-llm", daemon=True
+            ).start()
+        if own_engine:
+            # The first query builds the ONNX query encoder (an export of seconds on a new data dir, a load
+            # of about one after): done now, the first search does not wait on it.
+            embed_query = app.state.engine.embedder.embed_query
+            threading.Thread(
+                target=_warm_up,
+                args=(lambda: embed_query("paperlens"), "query encoder"),
+                name="paperlens-query-encoder",
+                daemon=True,
             ).start()
         try:
             yield

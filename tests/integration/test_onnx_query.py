@@ -167,3 +167,19 @@ def test_the_engine_caches_the_export_in_its_data_dir(tmp_path, fresh_process):
         engine.close()
     assert EmbedSettings().query_runtime == "onnx"
     assert build_embedder(EmbedSettings(query_runtime="torch")).query_runtime == "torch"
+
+
+@pytest.mark.slow
+def test_the_service_builds_the_query_encoder_at_startup(tmp_path, fresh_process):
+    import time
+
+    from live_server import live_server
+
+    settings = load_settings(data_dir=tmp_path / "data")
+    with live_server(settings) as server:
+        deadline = time.monotonic() + 120
+        while not list((settings.cache_dir / "onnx").glob("query-encoder-*.onnx")):
+            assert time.monotonic() < deadline, "no query encoder was built after startup"
+            time.sleep(0.1)
+        with server.client() as client:
+            assert client.post("/v1/search", json={"query": "anything"}).json() == {"hits": []}

@@ -4,10 +4,12 @@ A search embeds one short text, where torch's per-operator overhead and its smal
 on 2 cores (one thread) the bundled MiniLM took 20-24 ms a query in torch and 9 ms in ONNX Runtime, with
 vectors equal to 2e-7. Only the transformer is exported; pooling, dense and normalise layers still run in
 torch on its output, so any sentence-transformers pipeline over a Hugging Face encoder gets the same vector.
-Passages (batches, where torch is efficient) stay in torch.
+Passages stay in torch: for batches of 32 it is as fast (128 passages of 60-220 words, 2 threads:
+12.5 s in torch, 12.7 s here).
 
-The export takes a few seconds, so it is done on the first query, kept per process and written to
-``cache_dir`` keyed by the model's files and the library versions; a later process loads the file.
+The export takes a few seconds, so it is done on the first query (the service makes one at startup), kept
+per process and written to ``cache_dir`` keyed by the model's files and the library versions; a later
+process loads the file (about 0.8 s).
 """
 
 from __future__ import annotations
