@@ -432,7 +432,13 @@ class Engine:
     def health(self) -> dict:
         ingest = self.settings.ingest
         backends = {
-            "embed": {"name": self.embedder.name, "model": self.embedder.model, "active": True},
+            "embed": {
+                "name": self.embedder.name,
+                "model": self.embedder.model,
+                "active": True,
+                # "torch" after an ONNX export failed (the service tries it at startup); None: not applicable.
+                "query_runtime": getattr(self.embedder, "query_runtime", None),
+            },
             "keyword": {"name": "sqlite-fts5", "model": "bm25", "active": True},
             "image_embed": self._image_health(),
             "layout": {"name": ingest.layout, "model": f"parser v{PARSER_VERSION}", "active": True},

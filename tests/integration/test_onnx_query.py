@@ -182,4 +182,5 @@ def test_the_service_builds_the_query_encoder_at_startup(tmp_path, fresh_process
             assert time.monotonic() < deadline, "no query encoder was built after startup"
             time.sleep(0.1)
         with server.client() as client:
+            assert client.get("/v1/health").json()["backends"]["embed"]["query_runtime"] == "onnx"
             assert client.post("/v1/search", json={"query": "anything"}).json() == {"hits": []}
