@@ -153,6 +153,23 @@ def test_a_model_that_cannot_be_exported_keeps_its_queries_in_torch(tmp_path, ca
     assert not (tmp_path / "onnx").exists()
 
 
+def test_a_default_prompt_keeps_queries_in_torch(tiny_pipeline, tmp_path):
+    """encode() puts the default prompt before the text; the ONNX path does not, so it must not be used."""
+    from sentence_transformers import SentenceTransformer
+
+    prompted = SentenceTransformer(
+        tiny_pipeline, device="cpu", prompts={"query": "the query of "}, default_prompt_name="query"
+    )
+    prompted.save(str(tmp_path / "prompted"))
+    embedder = SentenceTransformerEmbedder(
+        str(tmp_path / "prompted"), query_runtime="onnx", cache_dir=tmp_path / "onnx"
+    )
+
+    vector = embedder.embed_query(QUERIES[1])
+    assert embedder.query_runtime == "torch"
+    assert np.allclose(vector, prompted.encode([QUERIES[1]], normalize_embeddings=True)[0], atol=1e-6)
+
+
 @pytest.mark.slow
 def test_the_engine_caches_the_export_in_its_data_dir(tmp_path, fresh_process):
     from paperlens.engine import Engine

@@ -49,8 +49,13 @@ def _preprocess(model: SentenceTransformer, texts: list[str]) -> dict[str, Any]:
 
 
 def _encoder(model: SentenceTransformer) -> Any:
+    """The Hugging Face model to export; raises when ``encode()`` does more than this path reproduces."""
     import transformers
 
+    # encode() prepends a default prompt and cuts vectors to truncate_dim; this path does neither.
+    for setting in ("default_prompt_name", "truncate_dim"):
+        if getattr(model, setting, None):
+            raise UnsupportedModelError(f"the model sets {setting}")
     first = model[0]
     encoder = getattr(first, "auto_model", None) or getattr(first, "model", None)
     if not isinstance(encoder, transformers.PreTrainedModel):
@@ -140,6 +145,7 @@ class OnnxQueryEncoder:
     def __init__(
         self, model: SentenceTransformer, source: str, threads: int, cache_dir: Path | None = None
     ) -> None:
+        _encoder(model)  # also when the graph comes from the cache: the checks are on the pipeline
         self._model = model
         self._tail = list(model)[1:]
         key = cache_key(source)
