@@ -170,11 +170,10 @@ class OnnxQueryEncoder:
         def session(onnx_bytes: bytes) -> Any:
             return ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
 
-        names = _input_names(_preprocess(model, ["a"]))
         path = cache_dir / f"query-encoder-{key}.onnx" if cache_dir else None
         if path is not None and path.exists():
             try:
-                return session(path.read_bytes()), names
+                return session(path.read_bytes()), _input_names(_preprocess(model, ["a"]))
             except Exception as exc:  # truncated or foreign file: export again over it
                 log.warning("cached ONNX query encoder %s is unreadable (%s); exporting again", path, exc)
         onnx_bytes, names = export(model)
