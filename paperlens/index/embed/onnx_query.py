@@ -19,6 +19,7 @@ import io
 import json
 import logging
 import os
+import tempfile
 import threading
 import warnings
 from pathlib import Path
@@ -131,12 +132,16 @@ def export(model: SentenceTransformer) -> tuple[bytes, list[str]]:
 
 def _write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp-{os.getpid()}-{threading.get_ident()}")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):  # a failed write (disk full) leaves no 90 MB fragment behind
+            os.unlink(tmp)
 
 
 class OnnxQueryEncoder:
