@@ -92,11 +92,9 @@ def fresh_process(monkeypatch):
     monkeypatch.setattr(onnx_query, "_sessions", {})
 
 
-def _pair(model: str, cache_dir: Path, threads: int = 1) -> tuple[SentenceTransformerEmbedder, ...]:
-    onnx = SentenceTransformerEmbedder(
-        model, query_threads=threads, query_runtime="onnx", cache_dir=cache_dir
-    )
-    torch_ = SentenceTransformerEmbedder(model, query_threads=threads, query_runtime="torch")
+def _pair(model: str, cache_dir: Path) -> tuple[SentenceTransformerEmbedder, ...]:
+    onnx = SentenceTransformerEmbedder(model, query_threads=1, query_runtime="onnx", cache_dir=cache_dir)
+    torch_ = SentenceTransformerEmbedder(model, query_threads=1, query_runtime="torch")
     return onnx, torch_
 
 
@@ -123,16 +121,17 @@ def test_a_pipeline_with_its_own_pooling_and_dense_layer_matches_torch(tiny_pipe
     assert onnx.query_runtime == "onnx"
 
 
-def test_a_broken_cache_file_is_exported_again(tiny_pipeline, tmp_path):
-    # Thread counts no other test uses: a session already open in this process would skip the file.
-    first, torch_ = _pair(tiny_pipeline, tmp_path, threads=3)
+def test_a_broken_cache_file_is_exported_again(tiny_pipeline, tmp_path, monkeypatch, fresh_process):
+    from paperlens.index.embed import onnx_query
+
+    first, torch_ = _pair(tiny_pipeline, tmp_path)
     first.embed_query("a")
     (cached,) = tmp_path.iterdir()
     cached.write_bytes(b"not an onnx graph")
 
-    # Another thread count is another session, so this one reads the file rather than the process's copy.
+    monkeypatch.setattr(onnx_query, "_sessions", {})  # the next process reads the file
     second = SentenceTransformerEmbedder(
-        tiny_pipeline, query_threads=2, query_runtime="onnx", cache_dir=tmp_path
+        tiny_pipeline, query_threads=1, query_runtime="onnx", cache_dir=tmp_path
     )
     assert np.allclose(second.embed_query(QUERIES[0]), torch_.embed_query(QUERIES[0]), atol=1e-5)
     assert second.query_runtime == "onnx"
