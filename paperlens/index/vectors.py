@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import tempfile
 import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+
+from paperlens.index.atomic import replace_atomically
 
 if TYPE_CHECKING:
     from paperlens.config import RetrieveSettings
@@ -170,22 +170,7 @@ class VectorIndex:
     def save(self) -> None:
         """Write to a temp file in the same folder, fsync, then atomically replace the old file."""
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
-            os.close(fd)
-            try:
-                self._faiss.write_index(self._index, tmp)
-                with open(tmp, "rb+") as fh:
-                    os.fsync(fh.fileno())
-                os.replace(tmp, self.path)
-                dir_fd = os.open(self.path.parent, os.O_RDONLY)
-                try:
-                    os.fsync(dir_fd)
-                finally:
-                    os.close(dir_fd)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
+            replace_atomically(self.path, lambda tmp: self._faiss.write_index(self._index, tmp))
 
     # -- change ----------------------------------------------------------------------------------------
     def add(self, ids: Iterable[int], vectors: np.ndarray) -> None:

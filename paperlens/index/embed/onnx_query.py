@@ -18,14 +18,14 @@ import hashlib
 import io
 import json
 import logging
-import os
-import tempfile
 import threading
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from paperlens.index.atomic import replace_atomically
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -130,20 +130,6 @@ def export(model: SentenceTransformer) -> tuple[bytes, list[str]]:
     return buffer.getvalue(), names
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):  # a failed write (disk full) leaves no 90 MB fragment behind
-            os.unlink(tmp)
-
-
 class OnnxQueryEncoder:
     """Embeds one text like ``model.encode([text])[0]`` would, with the transformer run by ONNX Runtime."""
 
@@ -185,7 +171,7 @@ class OnnxQueryEncoder:
         opened = session(onnx_bytes)
         if path is not None:
             try:
-                _write_atomically(path, onnx_bytes)
+                replace_atomically(path, lambda tmp: Path(tmp).write_bytes(onnx_bytes))
             except OSError as exc:  # a read-only data dir costs the next process an export, nothing more
                 log.warning("could not cache the ONNX query encoder at %s: %s", path, exc)
         return opened, names
