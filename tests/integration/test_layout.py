@@ -443,3 +443,33 @@ def test_a_running_credit_in_the_body_is_furniture_not_a_section(tmp_path):
     assert len(gadget) == 4 and all(c.section == "Findings on widgets" for c in gadget)
     assert not any(credit.lower() in c.text.lower() for c in chunks)
     assert sum("72 64 58" in c.text for c in chunks) == 4  # numbers repeated in the body stay text
+
+
+def test_a_preprint_licence_line_on_every_page_is_furniture_in_either_band(tmp_path):
+    """bioRxiv prints a ~200-character licence line atop every page (at the foot of a landscape page). Longer
+    than a running title, it was read as text and landed in a chunk of every page of five bench papers."""
+    import pymupdf
+
+    licence = (
+        "(which was not certified by peer review) is the author/funder, who has granted bioRxiv a license to "
+        "display the preprint in perpetuity. It is made available under a CC-BY-NC-ND 4.0 International license."
+    )
+    assert len(licence) > 150
+    doc = pymupdf.open()
+    for n in range(1, 7):
+        landscape = n == 6
+        width, height = (A4[1], A4[0]) if landscape else A4
+        page = doc.new_page(width=width, height=height)
+        band = (40, height - 40, width - 40, height - 10) if landscape else (40, 10, width - 40, 40)
+        page.insert_textbox(pymupdf.Rect(*band), licence, fontsize=6)
+        body = f"Kinase activity on page {n} doubled after the second treatment of the cells. " * 5
+        page.insert_textbox(pymupdf.Rect(72, 150, width - 72, 300), body, fontsize=10)
+    path = tmp_path / "preprint.pdf"
+    doc.save(path)
+    parsed = parse_pdf(path, "e" * 64, tmp_path / "crops", IngestSettings(ocr=False))
+    chunks = chunk_elements(parsed.elements, ChunkSettings())
+    assert sum("Kinase activity" in c.text for c in chunks) == 6  # every page's body is still there
+    assert not any("bioRxiv" in c.text for c in chunks)
+    kinds = {e.page: e.kind for e in parsed.elements if "bioRxiv" in e.text}
+    assert set(kinds) == set(range(1, 7))  # found on every page, and every one of them is furniture
+    assert kinds[1] == ElementKind.HEADER and kinds[6] == ElementKind.FOOTER

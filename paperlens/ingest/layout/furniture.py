@@ -4,8 +4,10 @@ A page-local margin rule misses a running title set a little lower than usual, o
 above the bottom edge. Seen across pages they are obvious: the same short text (digits aside) in the same
 top or bottom band on many pages. The same text set again in the page body on several pages is furniture too:
 a running credit, such as the "PEW RESEARCH CENTER" under every chart of a Pew report, which is set bold and
-otherwise names the section of everything after it. Pure: plain page contents in, the set of recurring keys
-out.
+otherwise names the section of everything after it. So is a preprint server's licence line (about 200
+characters, "... was not certified by peer review) is the author/funder, who has granted bioRxiv a license ...")
+printed atop every page, and moved to the foot of the few landscape pages. Pure: plain page contents in, the set
+of recurring keys out.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from paperlens.ingest.layout.base import LayoutBox, PageContent
 from paperlens.models import ElementKind
 
 _BAND = 0.12  # top/bottom share of the page searched for furniture
-_MAX_CHARS = 150
+_MAX_CHARS = 300  # a running licence line is about 200 characters; a paragraph that recurs is rare
+_LONG_CHARS = 100
 _DIGITS = re.compile(r"\d+")
 _LETTER = re.compile(r"[^\W\d_]")
 _PAGE_NUMBER = re.compile(r"^(page\s*)?(\d{1,5}|[ivxlc]{1,6})(\s*(/|of)\s*\d{1,5})?$", re.I)
@@ -40,9 +43,10 @@ def furniture_key(text: str, bbox: tuple, height: float) -> tuple[str, str] | No
 
 
 def recurring_furniture(contents: Sequence[PageContent]) -> set[tuple[str, str]]:
-    """Keys that recur in the top or bottom band on at least 3 pages and a quarter of them, and the body keys
-    of the same texts where they recur in the body on 2 pages or more (a running credit). A text needs a
-    letter to count in the body: a masked page number ("#") there is a chart's numbers."""
+    """Keys that recur in the top or bottom band on at least 3 pages and a quarter of them, and the keys of
+    the same texts where they recur on 2 pages or more elsewhere, or once if long (a running credit in the
+    body, a running line moved to the other band on a landscape page). A text needs a letter to count elsewhere: a masked page number
+    ("#") in the body is a chart's numbers."""
     pages: Counter[tuple[str, str]] = Counter()
     for content in contents:
         keys = {furniture_key(b.text, b.bbox, content.height) for b in content.blocks}
@@ -50,7 +54,10 @@ def recurring_furniture(contents: Sequence[PageContent]) -> set[tuple[str, str]]
     need = max(3, round(0.25 * len(contents)))
     running = {key for key, n in pages.items() if key[0] != "body" and n >= need}
     texts = {text for _, text in running if _LETTER.search(text)}
-    return running | {key for key, n in pages.items() if key[0] == "body" and key[1] in texts and n >= 2}
+    # Once is enough for a long one: 100 characters met verbatim elsewhere are that line, not a heading.
+    return running | {
+        key for key, n in pages.items() if key[1] in texts and (n >= 2 or len(key[1]) >= _LONG_CHARS)
+    }
 
 
 def mark_furniture(boxes: list[LayoutBox], content: PageContent, recurring: set[tuple[str, str]]) -> None:
