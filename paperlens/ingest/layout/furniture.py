@@ -45,8 +45,8 @@ def furniture_key(text: str, bbox: tuple, height: float) -> tuple[str, str] | No
 def recurring_furniture(contents: Sequence[PageContent]) -> set[tuple[str, str]]:
     """Keys that recur in the top or bottom band on at least 3 pages and a quarter of them, and the keys of
     the same texts where they recur on 2 pages or more elsewhere, or once if long (a running credit in the
-    body, a running line moved to the other band on a landscape page). A text needs a letter to count elsewhere: a masked page number
-    ("#") in the body is a chart's numbers."""
+    body, a running line moved to the other band on a landscape page). A text needs a letter to count
+    elsewhere: a masked page number ("#") in the body is a chart's numbers."""
     pages: Counter[tuple[str, str]] = Counter()
     for content in contents:
         keys = {furniture_key(b.text, b.bbox, content.height) for b in content.blocks}
