@@ -452,7 +452,8 @@ def test_a_preprint_licence_line_on_every_page_is_furniture_in_either_band(tmp_p
 
     licence = (
         "(which was not certified by peer review) is the author/funder, who has granted bioRxiv a license to "
-        "display the preprint in perpetuity. It is made available under a CC-BY-NC-ND 4.0 International license."
+        "display the preprint in perpetuity. It is made available under a CC-BY-NC-ND 4.0 International "
+        "license."
     )
     assert len(licence) > 150
     doc = pymupdf.open()

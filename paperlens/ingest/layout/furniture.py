@@ -5,9 +5,9 @@ above the bottom edge. Seen across pages they are obvious: the same short text (
 top or bottom band on many pages. The same text set again in the page body on several pages is furniture too:
 a running credit, such as the "PEW RESEARCH CENTER" under every chart of a Pew report, which is set bold and
 otherwise names the section of everything after it. So is a preprint server's licence line (about 200
-characters, "... was not certified by peer review) is the author/funder, who has granted bioRxiv a license ...")
-printed atop every page, and moved to the foot of the few landscape pages. Pure: plain page contents in, the set
-of recurring keys out.
+characters: "... was not certified by peer review) is the author/funder, who has granted bioRxiv a
+license ...") printed atop every page, and moved to the foot of the few landscape pages. Pure: plain page
+contents in, the set of recurring keys out.
 """
 
 from __future__ import annotations
