@@ -27,7 +27,7 @@ from paperlens.ingest.headings import can_be_section_title
 from paperlens.ingest.layout.base import LayoutBox, PageContent
 from paperlens.models import VISUAL_KINDS, Element, ElementKind, element_id_for
 
-PARSER_VERSION = "10"
+PARSER_VERSION = "11"
 
 ProgressFn = Callable[[int, int], None]
 

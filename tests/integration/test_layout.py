@@ -416,6 +416,36 @@ def test_author_lists_and_panel_letters_set_large_do_not_name_a_section(tmp_path
     assert any("Jane Roe" in c.text for c in chunks)  # still indexed, as text
 
 
+def test_a_small_bold_label_outside_a_figure_region_does_not_name_a_section(tmp_path):
+    """A figure's bold labels ("MAL II", "Q251A" at 7 pt beside 8 pt text) that no figure region took in were
+    read as headings and named the section of every chunk after them. A bold heading at the body size still
+    counts."""
+    import pymupdf
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=A4[0], height=A4[1])
+    body = "Sialic acid binding rose after the lectin treatment of the epithelial cells. " * 4
+    # A heading set bold at the body size, then a panel label set small and bold between two paragraphs.
+    page.insert_text((72, 80), "Lectin binding assays", fontsize=10, fontname="hebo")
+    page.insert_textbox(pymupdf.Rect(72, 90, 520, 170), body, fontsize=10)
+    page.insert_text((72, 200), "MAL II", fontsize=7, fontname="hebo")
+    page.insert_textbox(pymupdf.Rect(72, 220, 520, 300), body.replace("Sialic", "Galactose"), fontsize=10)
+    # Methods set smaller than the main text, with headings to match: those still count.
+    methods = doc.new_page(width=A4[0], height=A4[1])
+    methods.insert_text((72, 80), "Statistical analysis", fontsize=8, fontname="hebo")
+    methods.insert_textbox(pymupdf.Rect(72, 90, 520, 150), "Groups were compared by t test. " * 4, fontsize=8)
+    path = tmp_path / "labels.pdf"
+    doc.save(path)
+    parsed = parse_pdf(path, "f" * 64, tmp_path / "crops", IngestSettings(ocr=False))
+    kinds = {e.text: e.kind for e in parsed.elements}
+    assert kinds["Lectin binding assays"] == ElementKind.TITLE
+    assert kinds["MAL II"] != ElementKind.TITLE
+    assert kinds["Statistical analysis"] == ElementKind.TITLE
+    chunks = chunk_elements(parsed.elements, ChunkSettings())
+    galactose = next(c for c in chunks if "Galactose acid binding" in c.text)
+    assert galactose.section == "Lectin binding assays"
+
+
 def test_a_running_credit_in_the_body_is_furniture_not_a_section(tmp_path):
     """A Pew report prints its running header ("PEW RESEARCH CENTER") again, bold, under every chart. Read as
     a heading, it named the section of everything after it; it is furniture, like the header it repeats."""
