@@ -417,7 +417,7 @@ def test_author_lists_and_panel_letters_set_large_do_not_name_a_section(tmp_path
 
 
 def test_a_small_bold_label_outside_a_figure_region_does_not_name_a_section(tmp_path):
-    """A figure's bold labels ("MAL II", "Q251A" at 7 pt beside 8 pt text) that no figure region took in were
+    """A figure's bold labels ("MAL II", "SNA" at 7 pt beside 8 pt text) that no figure region took in were
     read as headings and named the section of every chunk after them. A bold heading at the body size still
     counts."""
     import pymupdf

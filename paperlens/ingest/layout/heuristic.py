@@ -172,8 +172,8 @@ def _heading_kind(b: TextBlock, body: float, running: float) -> bool:
     if b.size >= body + 1.0 and not b.text.endswith((".", ",")):
         return True
     # Bold and clearly smaller than the running text is a label on a figure the region finder missed ("MAL II",
-    # "Q251A": bold 7.1-7.2 pt beside 8.2 pt text; they named the section of 93 and 31 litqa_dev chunks), not a
-    # heading. Real bold headings on litqa_dev measure 0.95 of the running size and up (11.5 pt in 12.1 pt text).
+    # "SNA": bold 7.1 pt beside 8.2 pt text; "MAL II" named the section of 93 litqa_dev chunks), not a heading.
+    # Real bold headings on litqa_dev measure 0.95 of the running size and up (11.5 pt in 12.1 pt text).
     if b.bold >= 0.6 and len(b.text) <= 100 and b.size >= _BOLD_HEADING_SHARE * running:
         return bool(_SECTION_NUMBER.match(b.text) or _HEADING_WORDS.match(b.text)) or b.lines == 1
     return bool(_SECTION_NUMBER.match(b.text) and _HEADING_WORDS.match(_SECTION_NUMBER.sub("", b.text)))
