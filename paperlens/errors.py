@@ -100,6 +100,12 @@ class ConfigError(PaperlensError):
     http_status = 500
 
 
+class UnknownBackendError(ConfigError):
+    """A backend name that no registry knows (``paperlens.backends``); the message lists the known names."""
+
+    code = "unknown_backend"
+
+
 class GenerationFailedError(PaperlensError):
     """A loaded answer model failed while writing (e.g. out of memory). The request may work when retried."""
 
@@ -111,6 +117,29 @@ class UpstreamError(PaperlensError):
     """A remote model API (Gemini) answered with an error that retrying will not fix (bad request, bad key)."""
 
     code = "upstream_error"
+    http_status = 502
+
+
+class ModelServerUnavailableError(RetryableError):
+    """A model server (OpenAI-compatible, TEI) is down, refused the connection, or still answered 429/5xx after
+    the bounded retries. Never replaced by another backend: the request fails with this code."""
+
+    code = "model_server_unavailable"
+    http_status = 503
+
+
+class ModelServerTimeoutError(RetryableError):
+    """A model server did not answer within its timeout (after the bounded retries)."""
+
+    code = "model_server_timeout"
+    http_status = 504
+
+
+class ModelServerBadReplyError(UpstreamError):
+    """A model server answered with something that is not the documented reply (malformed JSON, missing fields,
+    a vector of the wrong size), or refused the request itself (a 4xx such as a bad key or an unknown model)."""
+
+    code = "model_server_bad_reply"
     http_status = 502
 
 

@@ -13,6 +13,7 @@ import string
 from collections.abc import Callable, Sequence
 
 from paperlens.errors import ConfigError
+from paperlens.generate.base import Generator
 from paperlens.generate.prompts import SYSTEM_PROMPT, format_evidence, neutralise
 from paperlens.generate.text import normalise_space
 from paperlens.models import ElementKind, Hit
@@ -79,21 +80,18 @@ def parse_choice(reply: str, n_options: int, options: Sequence[str] = ()) -> int
     return named[0] if len(named) == 1 else None
 
 
-def llm_choose(generator, question: str, options: Sequence[str], evidence: Sequence[Hit | str]) -> int | None:
+def llm_choose(
+    generator: Generator, question: str, options: Sequence[str], evidence: Sequence[Hit | str]
+) -> int | None:
     """Ask the generator to pick one option; returns its index, or None when the reply names none."""
-    chat = getattr(generator, "chat", None)
-    if chat is None:
-        raise ConfigError(
-            f"the {generator.name!r} answer backend cannot answer multiple choice (it has no chat method): "
-            "use paperlens.eval.choose.lexical_choose for it"
-        )
     if len(options) > len(string.ascii_uppercase):
         raise ConfigError("at most 26 options")
-    reply = chat(choice_messages(question, options, evidence), max_new_tokens=8)
+    # Every Generator declares chat(); one that cannot chat (extractive) raises ConfigError saying so.
+    reply = generator.chat(choice_messages(question, options, evidence), max_new_tokens=8)
     return parse_choice(reply, len(options), options)
 
 
-def make_choose_fn(generator) -> Callable[[str, list[str], list[str]], int | None]:
+def make_choose_fn(generator: Generator) -> Callable[[str, list[str], list[str]], int | None]:
     """The benchmark's ``choose_fn`` backed by this generator."""
 
     def choose(question: str, options: list[str], evidence: list[str]) -> int | None:

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from paperlens.generate.base import NOT_FOUND
+from paperlens.generate.base import NOT_FOUND, StreamingGenerator
 from paperlens.generate.prompts import PAPER_REFERENCE, looks_like_instruction
 from paperlens.generate.text import overlap, split_sentences, strip_section_prefix
 from paperlens.index.embed.base import Embedder
@@ -29,7 +29,9 @@ def _own_references(sentence: str) -> str:
     return PAPER_REFERENCE.sub(r"(ref. \1)", sentence)
 
 
-class ExtractiveGenerator:
+class ExtractiveGenerator(StreamingGenerator):
+    """Quotes, not a language model: it streams its sentences and cannot chat (``chat`` raises ConfigError)."""
+
     name = "extractive"
 
     def __init__(self, embedder: Embedder, max_sentences: int = 4, min_score: float = 0.15) -> None:
@@ -71,12 +73,6 @@ class ExtractiveGenerator:
             chosen.append(int(j))
         chosen.sort(key=lambda j: (candidates[j][0], candidates[j][1]))
         return [(candidates[j][0] + 1, candidates[j][2], scores[j]) for j in chosen]
-
-    def generate(self, question: str, evidence: Sequence[Hit]) -> str:
-        picked = self.select(question, evidence)
-        if not picked:
-            return NOT_FOUND
-        return " ".join(f"{_own_references(sentence)} [{n}]" for n, sentence, _ in picked)
 
     def stream(self, question: str, evidence: Sequence[Hit]) -> Iterator[str]:
         # Selection needs every candidate scored first, so the "stream" is sentence by sentence.

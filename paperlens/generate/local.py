@@ -111,17 +111,18 @@ class LocalGenerator:
 
     @classmethod
     def from_settings(cls, settings: GenerateSettings) -> LocalGenerator:
+        local = settings.local
         return cls(
             settings.model,
-            gguf_file=settings.gguf_file,
+            gguf_file=local.gguf_file,
             max_new_tokens=settings.max_new_tokens,
             temperature=settings.temperature,
             top_p=settings.top_p,
-            repetition_penalty=settings.repetition_penalty,
+            repetition_penalty=local.repetition_penalty,
             max_evidence_chars=settings.max_evidence_chars,
-            device=settings.device,
-            dtype=settings.dtype,
-            prompt_style=settings.prompt_style,
+            device=local.device,
+            dtype=local.dtype,
+            prompt_style=local.prompt_style,
         )
 
     # -- loading ---------------------------------------------------------------------------------------

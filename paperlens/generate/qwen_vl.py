@@ -69,17 +69,18 @@ class QwenVLGenerator:
     def from_settings(
         cls, settings: GenerateSettings, image_resolver: Callable[[Hit], Path | None] | None = None
     ) -> QwenVLGenerator:
+        local = settings.local
         return cls(
             settings.model,
             image_resolver=image_resolver,
-            max_images=settings.max_images,
+            max_images=local.max_images,
             max_new_tokens=settings.max_new_tokens,
             temperature=settings.temperature,
             top_p=settings.top_p,
-            repetition_penalty=settings.repetition_penalty,
+            repetition_penalty=local.repetition_penalty,
             max_evidence_chars=settings.max_evidence_chars,
-            device=settings.device,
-            dtype=settings.dtype,
+            device=local.device,
+            dtype=local.dtype,
         )
 
     def load(self) -> tuple[Any, HFRunner]:

