@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from paperlens.errors import (
+    BackendUnavailableError,
     ConfigError,
     ModelServerBadReplyError,
     ModelServerTimeoutError,
@@ -65,7 +66,12 @@ def require_url(base_url: str | None, setting: str) -> str:
 def make_client(base_url: str, *, key: str | None, timeout_s: float, max_retries: int):
     """An ``openai.OpenAI`` client for one server. The client insists on a key; local servers need none, so
     without one a placeholder is given and every call omits the header (``auth_headers``)."""
-    from openai import OpenAI
+    try:
+        from openai import OpenAI
+    except ImportError as exc:
+        raise BackendUnavailableError(
+            "served model backends need the openai client: pip install 'paperlens[openai]'"
+        ) from exc
 
     return OpenAI(base_url=base_url, api_key=key or "no-key", timeout=timeout_s, max_retries=max_retries)
 
