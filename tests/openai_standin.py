@@ -15,8 +15,8 @@ Wire format, as documented in the OpenAI API reference (and TEI's / Cohere's rer
   Infinity and vLLM speak, ``{"model", "query", "documents"}`` -> ``{"results": [{"index", "relevance_score"}]}``.
 
 What it answers: ``replies`` (a queue of chat texts) when set, else a deterministic reader of the prompt: the
-first evidence passage's first sentence cited as [1], or, for a multiple-choice prompt, the option sharing most
-words with the evidence. Embeddings are hashed bags of words (texts sharing words are close); rerank scores are
+first evidence passage's first sentence cited as [1]; for a multiple-choice prompt, the option sharing most
+words with the evidence; for a describe prompt with an image, a JSON description echoing the paper's context. Embeddings are hashed bags of words (texts sharing words are close); rerank scores are
 word overlap. Failures are queued per path with ``fail``: an HTTP status (429 with ``Retry-After``, 500), a
 delay past the client's timeout, malformed JSON, or a stream cut off mid-way. Every request is logged in
 ``requests`` (method, path, lower-cased headers, JSON body, arrival time) for the tests to assert on.
@@ -77,6 +77,17 @@ def read_prompt(messages: list[dict]) -> str:
         else "\n".join(p.get("text", "") for p in m.get("content") or [] if p.get("type") == "text")
         for m in messages
     )
+    has_image = any(
+        p.get("type") == "image_url"
+        for m in messages
+        if isinstance(m.get("content"), list)
+        for p in m["content"]
+    )
+    if has_image and "Answer with one JSON object" in text:  # a describe prompt: JSON echoing the context
+        kind = re.search(r"The image is (?:a|an) (\w+)", text)
+        context = text.split("cite it):", 1)[1].strip().split("\n\n")[0] if "cite it):" in text else ""
+        summary = f"A {kind.group(1) if kind else 'figure'} read by the stand-in. {context}".strip()
+        return json.dumps({"kind": kind.group(1) if kind else "figure", "summary": summary, "values": []})
     evidence = _EVIDENCE.findall(text)
     options = _OPTION.findall(text.split("Options:", 1)[1]) if "Options:" in text else []
     if options:
