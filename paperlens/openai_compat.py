@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 #: How long /v1/health waits for a server's /models, and how long one probe's result is reused.
 PROBE_TIMEOUT_S = 3.0
-PROBE_TTL_S = 10.0
+PROBE_TTL_S = 5.0
 
 
 def public_url(url: str | None) -> str:
