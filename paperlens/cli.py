@@ -27,7 +27,13 @@ console = Console(stderr=True)
 out = Console()
 
 ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="TOML settings file (env PAPERLENS_* still wins)")
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        help="TOML settings file, or a preset's name: offline, ollama, vllm-gpu, gemini (configs/NAME.toml); "
+        "default from PAPERLENS_CONFIG. Env PAPERLENS_* still wins",
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
 DocOpt = Annotated[list[str] | None, typer.Option("--doc", "-d", help="restrict to these document ids")]
