@@ -102,7 +102,10 @@ def read_prompt(messages: list[dict]) -> str:
 
 
 class OpenAIStandIn:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, dim: int = EMBED_DIM) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, dim: int = EMBED_DIM, echo: bool = False
+    ) -> None:
+        self.echo = echo  # print one line per request (the stand-alone server's request log)
         self.replies: list[str] = []
         self.faults: dict[str, list[Fault]] = {}
         self.requests: list[dict] = []
@@ -163,6 +166,10 @@ class OpenAIStandIn:
                     "at": time.time(),
                 }
             )
+            if self.echo:
+                model = (body or {}).get("model", "") if isinstance(body, dict) else ""
+                streamed = " stream" if isinstance(body, dict) and body.get("stream") else ""
+                print(f"{time.strftime('%H:%M:%S')} {method} {path} {model}{streamed}", flush=True)
             queue = self.faults.get(path) or []
             fault = queue.pop(0) if queue else None
         if fault is not None and fault.delay_s:
@@ -305,7 +312,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8011)
     args = parser.parse_args()
-    standin = OpenAIStandIn(port=args.port)
+    standin = OpenAIStandIn(port=args.port, echo=True)
     print(f"OpenAI-compatible stand-in on {standin.base_url} (rerank on {standin.url}/rerank)", flush=True)
     try:
         standin.thread.join()
