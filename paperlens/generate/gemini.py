@@ -14,6 +14,7 @@ from typing import Any
 
 from paperlens.config import GenerateSettings
 from paperlens.errors import BackendUnavailableError, RetryableError, UpstreamError
+from paperlens.generate.base import StreamingGenerator
 from paperlens.generate.prompts import build_messages
 from paperlens.models import Hit
 
@@ -55,7 +56,7 @@ def _typed_error(exc: Exception) -> Exception:
     return UpstreamError(f"Gemini request failed: {exc}")
 
 
-class GeminiGenerator:
+class GeminiGenerator(StreamingGenerator):
     name = "gemini"
 
     def __init__(
@@ -117,9 +118,6 @@ class GeminiGenerator:
             return _text_of(self.llm.invoke(self._to_langchain(messages), **kwargs)).strip()
         except Exception as exc:
             raise _typed_error(exc) from exc
-
-    def generate(self, question: str, evidence: Sequence[Hit]) -> str:
-        return self.chat(build_messages(question, evidence, self.max_evidence_chars))
 
     def stream(self, question: str, evidence: Sequence[Hit]) -> Iterator[str]:
         messages = self._to_langchain(build_messages(question, evidence, self.max_evidence_chars))

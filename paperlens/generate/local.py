@@ -17,6 +17,7 @@ from typing import Any
 
 from paperlens.config import GenerateSettings
 from paperlens.errors import BackendUnavailableError
+from paperlens.generate.base import StreamingGenerator
 from paperlens.generate.hf import HFRunner, check_hub_model, decoding_options, torch_dtype
 from paperlens.generate.prompts import build_messages
 from paperlens.models import Hit
@@ -74,7 +75,7 @@ def _system_into_user(messages: list[dict[str, str]]) -> list[dict[str, str]]:
     return rest
 
 
-class LocalGenerator:
+class LocalGenerator(StreamingGenerator):
     name = "local"
 
     def __init__(
@@ -205,10 +206,6 @@ class LocalGenerator:
         )
 
     # -- the Generator protocol ------------------------------------------------------------------------
-    def generate(self, question: str, evidence: Sequence[Hit]) -> str:
-        runner, inputs, options = self._prepare(question, evidence)
-        return runner.generate(inputs, options).strip()
-
     def stream(self, question: str, evidence: Sequence[Hit]) -> Iterator[str]:
         runner, inputs, options = self._prepare(question, evidence)
         yield from runner.stream(inputs, options)

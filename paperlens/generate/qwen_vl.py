@@ -18,6 +18,7 @@ from typing import Any
 
 from paperlens.config import GenerateSettings
 from paperlens.errors import BackendUnavailableError
+from paperlens.generate.base import StreamingGenerator
 from paperlens.generate.hf import HFRunner, check_hub_model, decoding_options, torch_dtype
 from paperlens.generate.prompts import SYSTEM_PROMPT, user_prompt
 from paperlens.models import VISUAL_KINDS, Hit
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL = "Qwen/Qwen2.5-VL-3B-Instruct"
 
 
-class QwenVLGenerator:
+class QwenVLGenerator(StreamingGenerator):
     name = "qwen-vl"
 
     def __init__(
@@ -165,8 +166,7 @@ class QwenVLGenerator:
     def generate(
         self, question: str, evidence: Sequence[Hit], images: Mapping[int, Path] | None = None
     ) -> str:
-        runner, inputs = self._inputs(self.messages(question, evidence, images))
-        return runner.generate(inputs, self._options(runner)).strip()
+        return "".join(self.stream(question, evidence, images)).strip()
 
     def stream(
         self, question: str, evidence: Sequence[Hit], images: Mapping[int, Path] | None = None

@@ -5,7 +5,7 @@ retries, and a bad key that becomes a typed error instead of a retry loop or a 5
 from __future__ import annotations
 
 import pytest
-from fake_gemini import GOOD_KEY, FakeGemini, error, ok, sse_reply
+from fake_gemini import GOOD_KEY, FakeGemini, error, sse_reply
 
 from paperlens.config import GenerateSettings
 from paperlens.errors import BackendUnavailableError, RetryableError, UpstreamError
@@ -60,11 +60,11 @@ def _generator(fake: FakeGemini, key: str = GOOD_KEY, **overrides) -> GeminiGene
 
 
 def test_an_answer_comes_back_parsed_with_checked_citations(fake):
-    fake.script = [ok(ANSWER)]
+    fake.script = [sse_reply([ANSWER])]
     answer = answer_question("What is SciBERT trained on?", EVIDENCE, _generator(fake))
 
     (sent,) = fake.requests
-    assert sent["endpoint"] == "models/gemini-test:generateContent"
+    assert sent["endpoint"] == "models/gemini-test:streamGenerateContent?alt=sse"  # generate() joins stream()
     assert sent["headers"]["x-goog-api-key"] == GOOD_KEY
     system = " ".join(p["text"] for p in sent["body"]["systemInstruction"]["parts"])
     assert "untrusted" in system and "[N]" in system
@@ -111,7 +111,7 @@ def test_streamed_answer_arrives_in_pieces_then_one_checked_final_event(fake):
 
 
 def test_a_rate_limit_is_retried_by_the_client_then_succeeds(fake):
-    fake.script = [error(429, "RESOURCE_EXHAUSTED", "Quota exceeded"), ok(ANSWER)]
+    fake.script = [error(429, "RESOURCE_EXHAUSTED", "Quota exceeded"), sse_reply([ANSWER])]
     answer = answer_question("What is SciBERT trained on?", EVIDENCE, _generator(fake))
     assert len(fake.requests) == 2
     assert answer.citations and answer.citations[0].n == 1
