@@ -125,6 +125,11 @@ class Engine:
 
     def _check_identity(self) -> None:
         stored = self.store.get_meta("index_identity")
+        adopt = getattr(self.embedder, "adopt_identity", None)
+        if stored is not None and adopt is not None:
+            adopt(
+                json.loads(stored)
+            )  # a served embedder starts with the recorded size while its server is down
         current = self.identity()
         if stored is None:
             self.store.set_meta("index_identity", json.dumps(current, sort_keys=True))

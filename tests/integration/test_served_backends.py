@@ -109,6 +109,33 @@ def test_a_changed_served_model_refuses_to_open_the_old_index(tmp_path):
         second.close()
 
 
+def test_an_index_of_a_served_model_opens_while_its_server_is_down(tmp_path):
+    from paperlens.engine import Engine
+
+    server = OpenAIStandIn()
+    settings = load_settings(
+        data_dir=tmp_path,
+        describe={"backend": "none"},
+        embed={
+            "backend": "openai",
+            "model": EMBED_MODEL,
+            "openai": {"base_url": server.base_url, "max_retries": 0},
+        },
+    )
+    Engine(settings).close()
+    server.close()
+    engine = Engine(
+        settings
+    )  # the recorded dimension, not a probe: the service can start and say what is down
+    try:
+        assert engine.identity()["dim"] == 48
+        assert engine.health()["backends"]["embed"]["models_answered"] is False
+        with pytest.raises(ModelServerUnavailableError):
+            engine.search("anything")
+    finally:
+        engine.close()
+
+
 def test_embedding_failures_are_typed(standin):
     embedder = _embedder(standin, max_retries=0, timeout_s=0.5)
     standin.fail(EMBEDDINGS, Fault(status=500))

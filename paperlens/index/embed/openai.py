@@ -16,7 +16,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from paperlens.config import EmbedSettings
-from paperlens.errors import ConfigError, ModelServerBadReplyError
+from paperlens.errors import (
+    ConfigError,
+    ModelServerBadReplyError,
+    ModelServerTimeoutError,
+    ModelServerUnavailableError,
+)
 from paperlens.index.embed.base import normalise
 from paperlens.openai_compat import (
     ModelsProbe,
@@ -82,6 +87,27 @@ class OpenAIEmbedder:
             self._request([DIMENSION_PROBE])
         assert self._dim is not None
         return self._dim
+
+    def adopt_identity(self, identity: dict) -> None:
+        """Opening an index this served model built: ask the server for the dimension as usual (a changed
+        model then refuses to open the index); only when the server cannot be reached, take the recorded one,
+        so the service still starts and /v1/health says what is down. The first reply is checked against it."""
+        if (
+            identity.get("embedder") != self.name
+            or identity.get("model") != self.model
+            or self._dim is not None
+        ):
+            return
+        try:
+            self._request([DIMENSION_PROBE])
+        except (ModelServerUnavailableError, ModelServerTimeoutError) as exc:
+            dim = identity.get("dim")
+            if not (isinstance(dim, int) and dim > 0):
+                raise
+            log.warning(
+                "embedding server down (%s); opening the index with its recorded %d dimensions", exc.code, dim
+            )
+            self._dim = dim
 
     def health(self) -> dict:
         return self.probe()
