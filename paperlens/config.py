@@ -350,7 +350,11 @@ class GenerateSettings(_WithMovedKeys):
     max_evidence_chars: int = Field(
         1500, ge=100, description="each evidence passage is cut to this in the prompt"
     )
-    api_key: str | None = Field(None, description="Gemini API key (else GOOGLE_API_KEY / GEMINI_API_KEY)")
+    api_key: str | None = Field(
+        None,
+        description="Gemini API key (else GOOGLE_API_KEY / GEMINI_API_KEY); openai: takes the place of the "
+        "variable named by openai.api_key_env",
+    )
     base_url: str | None = Field(
         None,
         description="remote backends: Gemini endpoint override, or the OpenAI-compatible server's base URL "

@@ -1,7 +1,7 @@
 """Multiple-choice answering with the configured LLM generator (LitQA2-style benchmark questions).
 
 The benchmark's hook is ``choose_fn(question, options, evidence_texts) -> int | None``; ``make_choose_fn``
-adapts any generator with a ``chat(messages, max_new_tokens)`` method (local, gemini, qwen-vl) to it. The
+adapts any generator's ``chat(messages, max_new_tokens)`` (local, gemini, qwen-vl, openai) to it. The
 evidence is fenced exactly as in answers, the options are lettered, and the reply's letter is parsed; a reply
 with no usable letter is None ("unsure"), never a guess.
 """
