@@ -185,18 +185,27 @@ class OpenAIDescribeSettings(_Section):
     )
 
 
-class DescribeSettings(_Section):
+class LocalDescribeSettings(_Section):
+    """The in-process VLM (``qwen-vl``): where it runs and how big the crops it sees are."""
+
+    device: str = Field("cpu", description="torch device for local VLMs: cpu, cuda, cuda:1, or auto")
+    dtype: str = Field("auto", description="auto, float32, bfloat16 or float16")
+    min_pixels: int = Field(64 * 28 * 28, ge=28 * 28, description="each crop is scaled to at least this")
+    max_pixels: int = Field(512 * 28 * 28, ge=28 * 28, description="and at most this many pixels")
+
+
+class DescribeSettings(_WithMovedKeys):
+    MOVED: ClassVar[dict[str, str]] = {
+        key: "local" for key in ("device", "dtype", "min_pixels", "max_pixels")
+    }
+
     backend: Literal["offline", "qwen-vl", "gemini", "openai", "none"] = "offline"
     model: str = Field(
         "",
         description="VLM name or local path (qwen-vl), Gemini model name, or the served model's name (openai); "
         "empty: the backend's default (Qwen/Qwen2.5-VL-3B-Instruct, gemini-2.5-flash)",
     )
-    device: str = Field("cpu", description="torch device for local VLMs: cpu, cuda, cuda:1, or auto")
-    dtype: str = Field("auto", description="auto, float32, bfloat16 or float16")
-    min_pixels: int = Field(64 * 28 * 28, ge=28 * 28, description="each crop is scaled to at least this")
-    max_pixels: int = Field(512 * 28 * 28, ge=28 * 28, description="and at most this many pixels")
-    batch_size: int = Field(4, ge=1, description="crops per VLM forward pass / concurrent Gemini calls")
+    batch_size: int = Field(4, ge=1, description="crops per VLM forward pass / concurrent remote calls")
     max_new_tokens: int = Field(512, ge=8, description="longest description a VLM may write")
     api_key: str | None = None
     base_url: str | None = Field(
@@ -205,6 +214,7 @@ class DescribeSettings(_Section):
     timeout_s: float = Field(120.0, gt=0, description="per-request limit for remote APIs")
     max_attempts: int = Field(5, ge=1, description="tries per crop on rate limits / unavailable (429, 503)")
     retry_delay_s: float = Field(1.0, ge=0, description="first backoff delay; doubles after each retry")
+    local: LocalDescribeSettings = LocalDescribeSettings()
     openai: OpenAIDescribeSettings = OpenAIDescribeSettings()
 
 

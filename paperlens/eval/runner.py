@@ -82,6 +82,7 @@ def cache_key(settings: Settings, pdf_hashes: Sequence[str]) -> str:
         dumped = getattr(settings, name).model_dump(mode="json")
         if dumped.get("backend") != "openai":
             dumped.pop("openai", None)  # a served backend's options shape the index only when it is in use
+        dumped.update(dumped.pop("local", {}))  # describe.local.* keyed as before, when it was describe.*
         sections[name] = {k: v for k, v in dumped.items() if k not in _KEY_IGNORES.get(name, set())}
     payload = {
         "pdfs": sorted(pdf_hashes),

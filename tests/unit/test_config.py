@@ -110,6 +110,9 @@ def test_local_model_options_moved_to_their_section_but_the_old_names_still_work
     )
     # An explicit nested value wins over the old flat spelling.
     assert GenerateSettings(device="cpu", local={"device": "cuda"}).local.device == "cuda"
+    # The in-process describer's options moved the same way.
+    monkeypatch.setenv("PAPERLENS_DESCRIBE__MAX_PIXELS", "100000")
+    assert load_settings().describe.local.max_pixels == 100000
 
 
 def test_presets_load_by_name_from_the_option_or_the_environment(monkeypatch):

@@ -62,7 +62,7 @@ class TransformersVLMDescriber:
     prompt_version = PROMPT_VERSION
 
     def __init__(self, settings: DescribeSettings) -> None:
-        if settings.min_pixels > settings.max_pixels:
+        if settings.local.min_pixels > settings.local.max_pixels:
             raise ConfigError("describe.min_pixels must not exceed describe.max_pixels")
         self.settings = settings
         self.model = settings.model or DEFAULT_MODEL
@@ -107,7 +107,7 @@ class TransformersVLMDescriber:
             from transformers import AutoModelForImageTextToText, AutoProcessor
 
             self.check_available()
-            s = self.settings
+            s = self.settings.local
             if self.model_type in QWEN_VL_PATCH:
                 # The processor's own cap, in case an image reaches it without qwen_vl_utils' resize.
                 size = {"shortest_edge": s.min_pixels, "longest_edge": s.max_pixels}
@@ -136,7 +136,7 @@ class TransformersVLMDescriber:
     # -- prompts and inputs ---------------------------------------------------------------------------------
     def messages_for(self, request: DescribeRequest, retry: bool = False) -> list[dict]:
         """One user turn: the crop (a local path, never a URL) with pixel limits, then the instruction."""
-        s = self.settings
+        s = self.settings.local
         image: dict[str, Any] = {"type": "image", "image": str(Path(request.image_path).resolve())}
         image |= {"min_pixels": s.min_pixels, "max_pixels": s.max_pixels}
         text = instruction_for(str(request.element.kind), request.context, retry=retry)
@@ -176,7 +176,9 @@ class TransformersVLMDescriber:
                 if part.get("type") == "image":
                     with Image.open(part["image"]) as img:
                         rgb = img.convert("RGB")
-                    rgb = rgb.resize(fit_pixels(*rgb.size, part.get("max_pixels", self.settings.max_pixels)))
+                    rgb = rgb.resize(
+                        fit_pixels(*rgb.size, part.get("max_pixels", self.settings.local.max_pixels))
+                    )
                     part = {"type": "image", "image": rgb}
                 content.append(part)
             out.append({**message, "content": content})
