@@ -92,8 +92,13 @@ def read_prompt(messages: list[dict]) -> str:
     options = _OPTION.findall(text.split("Options:", 1)[1]) if "Options:" in text else []
     if options:
         seen = set(_words(" ".join(body for _, body in evidence)))
-        best = max(options, key=lambda o: len(set(_words(o[1])) & seen))
-        return f"Answer: {best[0]}"
+        overlap = {letter: len(set(_words(text)) & seen) for letter, text in options}
+        # "Insufficient information..." shares common words with any evidence: it is the answer only when no
+        # other option shares a word.
+        unsure = [letter for letter, text in options if text.lower().startswith("insufficient")]
+        named = [letter for letter, _ in options if letter not in unsure and overlap[letter]]
+        best = max(named, key=lambda letter: overlap[letter]) if named else (unsure or [options[0][0]])[0]
+        return f"Answer: {best}"
     if not evidence:
         return "Not found in the provided papers."
     number, body = evidence[0]
