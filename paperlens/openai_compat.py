@@ -14,10 +14,12 @@ logged, or shown in ``/v1/health`` (which shows the base URL without credentials
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -83,6 +85,12 @@ def auth_headers(key: str | None) -> dict[str, Any] | None:
     from openai import Omit
 
     return {"Authorization": Omit()}
+
+
+def image_part(path: str | Path) -> dict[str, Any]:
+    """A PNG crop as an OpenAI image content part: a base64 data URL, so the server needs no access to our disk."""
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{data}"}}
 
 
 def typed_error(exc: BaseException, server: str) -> PaperlensError:

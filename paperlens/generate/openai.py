@@ -10,7 +10,6 @@ garbage 502; never a 500 and never a silent switch to another backend.
 
 from __future__ import annotations
 
-import base64
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -25,6 +24,7 @@ from paperlens.openai_compat import (
     ModelsProbe,
     api_key,
     auth_headers,
+    image_part,
     make_client,
     public_url,
     require_url,
@@ -34,12 +34,6 @@ from paperlens.openai_compat import (
 log = logging.getLogger(__name__)
 
 ImageResolver = Callable[[Hit], Path | None]
-
-
-def image_part(path: Path) -> dict[str, Any]:
-    """A PNG crop as an OpenAI image content part (a base64 data URL: the server needs no access to our disk)."""
-    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    return {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{data}"}}
 
 
 class OpenAIGenerator(StreamingGenerator):

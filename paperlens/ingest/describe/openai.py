@@ -14,13 +14,13 @@ from typing import Any
 
 from paperlens.config import DescribeSettings
 from paperlens.errors import ConfigError
-from paperlens.generate.openai import image_part
 from paperlens.ingest.describe.base import DescribeRequest, Description
 from paperlens.ingest.describe.prompts import PROMPT_VERSION, describe_with_retry, instruction_for
 from paperlens.openai_compat import (
     ModelsProbe,
     api_key,
     auth_headers,
+    image_part,
     make_client,
     public_url,
     require_url,
