@@ -13,10 +13,11 @@ import re
 import unicodedata
 from collections.abc import Hashable, Iterable, Sequence
 
+from paperlens.text import tokens
+
 PASSAGE_THRESHOLD = 0.6
 NGRAM = 3
 
-_WORD = re.compile(r"\w+")
 # A word broken across a line end by a hyphen ("cipro-\nfloxacin") is one word to a reader.
 _LINE_HYPHEN = re.compile(r"(\w)-\s*\n\s*(\w)")
 
@@ -93,7 +94,7 @@ def words(text: str) -> list[str]:
     """Lower-cased word tokens, after Unicode compatibility folding and joining hyphenated line breaks."""
     text = unicodedata.normalize("NFKC", text)
     text = _LINE_HYPHEN.sub(r"\1\2", text)
-    return _WORD.findall(text.lower())
+    return tokens.words(text)
 
 
 def word_ngrams(text: str, n: int = NGRAM) -> set[tuple[str, ...]]:
