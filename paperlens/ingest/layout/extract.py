@@ -12,6 +12,8 @@ from collections import Counter
 from typing import Any
 
 from paperlens.ingest.layout.base import Graphic, PageContent, TextBlock
+from paperlens.ingest.respace import split_glued_words
+from paperlens.text.normalize import SOFT_HYPHEN, join_lines, normalize_text
 
 # Fonts TeX and Word use for mathematics (upper-cased substrings of the font name).
 _MATH_FONTS = (
@@ -31,7 +33,6 @@ _MATH_FONTS = (
     "STIXGENERAL-ITALIC",
 )
 _MATH_CHARS = re.compile(r"[\u0370-\u03ff\u2190-\u22ff\u27c0-\u27ef\u2980-\u2aff\U0001d400-\U0001d7ff]")
-_SPACES = re.compile(r"\s+")
 _MIN_LINE_NUMBERS = 5  # fewer margin integers on a page than this are not a line-number column
 
 
@@ -75,13 +76,16 @@ def block_from_dict(raw: dict[str, Any], skip_lines: frozenset[int] = frozenset(
             else:
                 math += len(_MATH_CHARS.findall(text))
             parts.append(text)
-        line_text = "".join(parts).strip()
+        raw_text = "".join(parts).rstrip()
+        line_text = normalize_text(raw_text).strip()
+        if raw_text.endswith(SOFT_HYPHEN):  # normalising removes it; joining the lines needs to see it
+            line_text += SOFT_HYPHEN
         if line_text:
             lines_text.append(line_text)
             line_boxes.append(tuple(line["bbox"]))
     if not chars:
         return None
-    text = _join_lines(lines_text)
+    text = split_glued_words(join_lines(lines_text))
     bbox = tuple(raw["bbox"])
     if skip_lines:  # the block shrinks to the lines it keeps
         bbox = tuple(f(box[i] for box in line_boxes) for i, f in enumerate((min, min, max, max)))
@@ -95,17 +99,6 @@ def block_from_dict(raw: dict[str, Any], skip_lines: frozenset[int] = frozenset(
         rotated=rotated,
         line_boxes=line_boxes,
     )
-
-
-def _join_lines(lines: list[str]) -> str:
-    """Join a block's lines; undo end-of-line hyphenation ("retrie-" + "val") but keep real hyphens short."""
-    out = ""
-    for line in lines:
-        if out.endswith("-") and len(out) > 1 and out[-2].isalpha() and line[:1].islower():
-            out = out[:-1] + line
-        else:
-            out = f"{out} {line}" if out else line
-    return _SPACES.sub(" ", out).strip()
 
 
 def margin_line_numbers(raw_blocks: list[dict[str, Any]]) -> dict[int, frozenset[int]]:
@@ -146,11 +139,19 @@ def margin_line_numbers(raw_blocks: list[dict[str, Any]]) -> dict[int, frozenset
     return {b: frozenset(lines) for b, lines in out.items()}
 
 
+def text_flags(base: int) -> int:
+    """PyMuPDF text flags for reading a page as its readers would type it: ``base`` (one of PyMuPDF's
+    ``TEXTFLAGS_*`` defaults) without ``TEXT_PRESERVE_LIGATURES``, so MuPDF spells "ﬁ" as "fi" itself (it knows
+    the font's glyphs; a table of ours would not), and without images (we read those from the drawing log)."""
+    import pymupdf
+
+    return base & ~pymupdf.TEXT_PRESERVE_LIGATURES & ~pymupdf.TEXT_PRESERVE_IMAGES
+
+
 def extract_page(page: Any, body_size: float = 10.0) -> PageContent:
     import pymupdf
 
-    flags = pymupdf.TEXTFLAGS_DICT & ~pymupdf.TEXT_PRESERVE_IMAGES
-    raw = page.get_text("dict", flags=flags)
+    raw = page.get_text("dict", flags=text_flags(pymupdf.TEXTFLAGS_DICT))
     text_blocks = [r for r in raw["blocks"] if r.get("type") == 0]
     skip = margin_line_numbers(text_blocks)
     blocks = [
