@@ -29,7 +29,8 @@ from paperlens.models import VISUAL_KINDS, Element, ElementKind, element_id_for
 from paperlens.text.normalize import join_across, normalize_text
 
 # 12: ligatures expanded by PyMuPDF, compatibility forms folded, words broken over line, column and page
-#     breaks joined, glued words split (paperlens.text.normalize).
+#     breaks joined, glued words split (paperlens.text.normalize); a caption inside a table's block starts its
+#     own block; recurring furniture is known before layout; tables get a third, layout-aware finder try.
 PARSER_VERSION = "12"
 
 ProgressFn = Callable[[int, int], None]
@@ -263,7 +264,7 @@ def parse_pdf(
 ) -> ParsedDocument:
     from paperlens.ingest.layout import make_layout_backend
     from paperlens.ingest.layout.extract import body_font_size, extract_page
-    from paperlens.ingest.layout.furniture import mark_furniture, recurring_furniture
+    from paperlens.ingest.layout.furniture import flag_furniture_blocks, mark_furniture, recurring_furniture
     from paperlens.ingest.layout.link import link_captions
     from paperlens.ingest.ocr import lines_to_blocks, needs_ocr, ocr_lines
 
@@ -297,6 +298,7 @@ def parse_pdf(
                 ocr_pages += 1
             # A fully scanned document has no text layer to measure; each OCR'd page measures its own.
             content.body_size = body if has_text_layer or not content.ocr else body_font_size([content])
+            flag_furniture_blocks(content, recurring)
             boxes = backend.analyze(page, content)
             mark_furniture(boxes, content, recurring)
             link_captions(boxes)

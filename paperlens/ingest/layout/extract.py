@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from typing import Any
 
+from paperlens.ingest.captions import caption_label
 from paperlens.ingest.layout.base import Graphic, PageContent, TextBlock
 from paperlens.ingest.respace import split_glued_words
 from paperlens.text.normalize import SOFT_HYPHEN, join_lines, normalize_text
@@ -101,6 +102,38 @@ def block_from_dict(raw: dict[str, Any], skip_lines: frozenset[int] = frozenset(
     )
 
 
+def _line_style(line: dict[str, Any]) -> tuple[float, bool]:
+    """(size, bold) of the line's longest span: what the eye sees as its typeface."""
+    span = max(line["spans"], key=lambda s: len(s["text"].strip()), default=None)
+    if span is None:
+        return (0.0, False)
+    return (round(span["size"], 1), _is_bold(span["font"], span["flags"]))
+
+
+def split_at_captions(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """One PyMuPDF block as several when a caption starts inside it in another typeface.
+
+    MuPDF groups lines by proximity, so a caption set right under its table ("Table 2: ..." in 9 pt bold under
+    8 pt cells, the ACM/CHI style) lands in the table's block; the layout rules anchor figures and tables on
+    caption blocks and never saw it. A caption line (``caption_label``) whose size or weight differs from the
+    line before it starts a block of its own; the same words in the running text's typeface do not."""
+    lines = raw.get("lines", [])
+    cuts = [
+        i
+        for i in range(1, len(lines))
+        if caption_label("".join(s["text"] for s in lines[i]["spans"]))
+        and _line_style(lines[i]) != _line_style(lines[i - 1])
+    ]
+    if not cuts:
+        return [raw]
+    parts = []
+    for start, end in itertools.pairwise([0, *cuts, len(lines)]):
+        boxes = [lines[i]["bbox"] for i in range(start, end)]
+        bbox = tuple(f(b[k] for b in boxes) for k, f in enumerate((min, min, max, max)))
+        parts.append({**raw, "lines": lines[start:end], "bbox": bbox})
+    return parts
+
+
 def margin_line_numbers(raw_blocks: list[dict[str, Any]]) -> dict[int, frozenset[int]]:
     """The lines of a page that are manuscript line numbers: bare integers set in the left or right margin,
     outside the running text's column, counting up down the page (preprints and journal submissions).
@@ -152,7 +185,7 @@ def extract_page(page: Any, body_size: float = 10.0) -> PageContent:
     import pymupdf
 
     raw = page.get_text("dict", flags=text_flags(pymupdf.TEXTFLAGS_DICT))
-    text_blocks = [r for r in raw["blocks"] if r.get("type") == 0]
+    text_blocks = [part for r in raw["blocks"] if r.get("type") == 0 for part in split_at_captions(r)]
     skip = margin_line_numbers(text_blocks)
     blocks = [
         b

@@ -139,6 +139,8 @@ def _is_paragraph(b: TextBlock, body: float) -> bool:
 
 
 def _is_furniture(b: TextBlock, c: PageContent) -> ElementKind | None:
+    if b.furniture:  # recurring across the document (layout.furniture)
+        return ElementKind.HEADER if b.furniture == "top" else ElementKind.FOOTER
     if b.rotated and (b.bbox[2] < 0.15 * c.width or b.bbox[0] > 0.85 * c.width):
         return ElementKind.HEADER  # arXiv side stamp and similar margin notes
     if len(b.text) > 200:
