@@ -30,7 +30,9 @@ from paperlens.text.normalize import join_across, normalize_text
 
 # 12: ligatures expanded by PyMuPDF, compatibility forms folded, words broken over line, column and page
 #     breaks joined, glued words split (paperlens.text.normalize); a caption inside a table's block starts its
-#     own block; recurring furniture is known before layout; tables get a third, layout-aware finder try.
+#     own block; recurring furniture is known before layout; tables get a third, layout-aware finder try;
+#     figure labels (beside or inside a drawing, or sideways) and bullets are no headings, a lone heading word
+#     is one; symbol-font bullets read as "•" and their hanging lines join them.
 PARSER_VERSION = "12"
 
 ProgressFn = Callable[[int, int], None]

@@ -45,6 +45,79 @@ def test_a_licence_line_right_above_a_figure_stays_out_of_it(tmp_path):
     parsed = parse_pdf(path, "f" * 64, tmp_path / "crops", IngestSettings(ocr=False))
     (figure,) = [e for e in parsed.elements if e.kind == ElementKind.FIGURE]
     assert figure.page == 3 and figure.caption.startswith("Figure 1:")
-    assert "bioRxiv" not in figure.text and figure.bbox[1] > 40  # the licence ends at 37 pt, the plot starts at 70
+    assert (
+        "bioRxiv" not in figure.text and figure.bbox[1] > 40
+    )  # the licence ends at 37 pt, the plot starts at 70
     licence = [e for e in parsed.elements if e.page == 3 and "bioRxiv" in e.text]
     assert [e.kind for e in licence] == [ElementKind.HEADER]
+
+
+def _domain_diagram(page, top: float) -> None:
+    """Rounded boxes on a line, the way a paper draws a protein's domains."""
+    shape = page.new_shape()
+    shape.draw_line((170, top + 10), (520, top + 10))
+    for x in (180, 260, 340):
+        shape.draw_rect(pymupdf.Rect(x, top, x + 60, top + 20))
+    shape.finish(color=(0, 0, 0), fill=(0.8, 0.8, 0.8), width=1)
+    shape.commit()
+
+
+def test_labels_beside_inside_or_across_a_drawing_do_not_name_sections(tmp_path):
+    """A figure the region finder missed (no caption on its page) had its labels read as headings: "LIM
+    Kinase 1" set large left of a domain diagram, "Q251A" bold inside a chart, an axis title set sideways. They
+    named the section of a whole litqa_dev paper. A real heading above the drawing still counts."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    body = "Kinase activity doubled after the second treatment of the cells in every replicate. " * 4
+    page.insert_text((72, 80), "Domain architecture", fontsize=13)
+    page.insert_textbox(pymupdf.Rect(72, 90, 520, 160), body, fontsize=10)
+    _domain_diagram(page, 200)
+    page.insert_text((72, 214), "LIM Kinase 1", fontsize=13)  # left of the diagram, on its lines
+    page.insert_text((200, 260), "Q251A", fontsize=11, fontname="hebo")  # inside the chart below
+    shape = page.new_shape()
+    shape.draw_rect(pymupdf.Rect(120, 240, 480, 400))
+    for i in range(8):
+        shape.draw_rect(pymupdf.Rect(140 + 40 * i, 400 - 15 * (i + 1), 160 + 40 * i, 400))
+    shape.finish(color=(0, 0, 0), width=1)
+    shape.commit()
+    page.insert_text((105, 380), "Cofilin, % unphosphorylated", fontsize=11, rotate=90)  # the axis title
+    page.insert_textbox(pymupdf.Rect(72, 430, 520, 500), body.replace("Kinase", "Phosphatase"), fontsize=10)
+    path = tmp_path / "labels.pdf"
+    doc.save(path)
+    parsed = parse_pdf(path, "a" * 64, tmp_path / "crops", IngestSettings(ocr=False))
+    titles = [e.text for e in parsed.elements if e.kind == ElementKind.TITLE]
+    assert titles == ["Domain architecture"]
+    last = next(e for e in parsed.elements if e.text.startswith("Phosphatase activity"))
+    assert last.section == "Domain architecture"
+
+
+def test_highlight_bullets_are_list_items_and_a_lone_heading_word_is_a_heading(tmp_path):
+    """Cell Press papers open with "Highlights": bullets set in a symbol font (its glyph for "•" has the code
+    of a letter), at a size above the running text, each item's second line a block of its own; they were read
+    as headings. "SUMMARY", set in the body size in a heavy face no font name calls bold, was no heading."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((53, 100), "Highlights", fontsize=12)
+    for n, (first, second) in enumerate(
+        [("Covalent K-Ras(G12C) inhibitors give rise to chemically", "modified cancer neoepitopes"),
+         ("Bispecific antibodies induce T cell-mediated killing of KRAS", "G12C mutant cells")]
+    ):  # fmt: skip
+        y = 125 + 40 * n
+        page.insert_text((53, y), "d", fontsize=6.5, fontname="symb")  # Symbol's "d" is a bullet here
+        page.insert_text((66, y), first, fontsize=10)
+        page.insert_text((66, y + 14), second, fontsize=10)
+    page.insert_text((60, 260), "SUMMARY", fontsize=8.5)
+    summary = "Immunotargeting of tumor-specific antigens is a powerful therapeutic strategy for cancer. " * 4
+    page.insert_textbox(pymupdf.Rect(60, 270, 540, 360), summary, fontsize=8.5)
+    path = tmp_path / "highlights.pdf"
+    doc.save(path)
+    parsed = parse_pdf(path, "b" * 64, tmp_path / "crops", IngestSettings(ocr=False))
+    titles = [e.text for e in parsed.elements if e.kind == ElementKind.TITLE]
+    assert titles == ["Highlights", "SUMMARY"]
+    items = [e.text for e in parsed.elements if e.kind == ElementKind.LIST]
+    assert items == [
+        "• Covalent K-Ras(G12C) inhibitors give rise to chemically modified cancer neoepitopes",
+        "• Bispecific antibodies induce T cell-mediated killing of KRAS G12C mutant cells",
+    ]
+    body = next(e for e in parsed.elements if e.text.startswith("Immunotargeting"))
+    assert body.section == "SUMMARY"

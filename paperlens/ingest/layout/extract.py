@@ -42,6 +42,17 @@ def _is_math_font(font: str) -> bool:
     return any(m in upper for m in _MATH_FONTS)
 
 
+# Fonts that set bullets and dingbats: their glyphs carry whatever code the font's maker chose ("d" in Cell
+# Press's AdvPSMPi6 is a round bullet), so the character is no letter a reader sees.
+_SYMBOL_FONTS = ("PI", "SYMBOL", "DINGBAT", "WINGDING", "ZAPF")
+
+
+def _is_symbol_bullet(span: dict[str, Any]) -> bool:
+    """A line opened by one character in a symbol font: a bullet, read as "•"."""
+    font = span["font"].upper()
+    return len(span["text"].strip()) == 1 and any(f in font for f in _SYMBOL_FONTS)
+
+
 def _is_bold(font: str, flags: int) -> bool:
     return bool(flags & 16) or any(
         w in font.lower() for w in ("bold", "medi", "black", "heavy", "cmbx", "semibold")
@@ -62,8 +73,10 @@ def block_from_dict(raw: dict[str, Any], skip_lines: frozenset[int] = frozenset(
         if abs(dx - 1.0) > 1e-3 or abs(dy) > 1e-3:
             rotated = True
         parts = []
-        for span in line["spans"]:
+        for position, span in enumerate(line["spans"]):
             text = span["text"]
+            if position == 0 and _is_symbol_bullet(span):
+                text = "•"
             n = len(text.strip())
             if not n:
                 parts.append(text)
@@ -192,6 +205,7 @@ def extract_page(page: Any, body_size: float = 10.0) -> PageContent:
         for b in (block_from_dict(r, skip.get(n, frozenset())) for n, r in enumerate(text_blocks))
         if b is not None
     ]
+    blocks = join_hanging_lines(blocks)
     rect = page.rect
     page_area = rect.width * rect.height
     graphics: list[Graphic] = []
@@ -216,6 +230,36 @@ def extract_page(page: Any, body_size: float = 10.0) -> PageContent:
         graphics=graphics,
         body_size=body_size,
     )
+
+
+_BULLET = re.compile(r"^[•◦▪‣∙·●○■□–]\s")
+
+
+def join_hanging_lines(blocks: list[TextBlock]) -> list[TextBlock]:
+    """A bullet item's next lines, set with a hanging indent, become blocks of their own when MuPDF breaks
+    the block at the indent ("• Bispecific antibodies induce killing of K-Ras" | "G12C mutant cells"): the
+    line alone reads as a heading set at the item's size. A block right under a bullet item (less than half a
+    line apart), indented to the item's text and in its type size, is joined back to it."""
+    out: list[TextBlock] = []
+    for block in blocks:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and _BULLET.match(prev.text)
+            and 0 <= block.bbox[1] - prev.bbox[3] <= 0.5 * block.size
+            and prev.bbox[0] + 2 <= block.bbox[0] <= prev.bbox[0] + 3 * block.size
+            and abs(block.size - prev.size) <= 0.5
+            and not _BULLET.match(block.text)
+        ):
+            prev.text = join_lines([prev.text, block.text])
+            prev.bbox = tuple(
+                f(a, b) for a, b, f in zip(prev.bbox, block.bbox, (min, min, max, max), strict=True)
+            )
+            prev.lines += block.lines
+            prev.line_boxes = [*prev.line_boxes, *block.line_boxes]
+            continue
+        out.append(block)
+    return out
 
 
 def body_font_size(contents: list[PageContent]) -> float:
