@@ -52,14 +52,22 @@ def test_a_licence_line_right_above_a_figure_stays_out_of_it(tmp_path):
     assert [e.kind for e in licence] == [ElementKind.HEADER]
 
 
+def _draw(page, *rects: pymupdf.Rect) -> None:
+    for rect in rects:  # one path each, as a plotting program writes them
+        shape = page.new_shape()
+        shape.draw_rect(rect)
+        shape.finish(color=(0, 0, 0), fill=(0.8, 0.8, 0.8), width=1)
+        shape.commit()
+
+
 def _domain_diagram(page, top: float) -> None:
-    """Rounded boxes on a line, the way a paper draws a protein's domains."""
-    shape = page.new_shape()
-    shape.draw_line((170, top + 10), (520, top + 10))
-    for x in (180, 260, 340):
-        shape.draw_rect(pymupdf.Rect(x, top, x + 60, top + 20))
-    shape.finish(color=(0, 0, 0), fill=(0.8, 0.8, 0.8), width=1)
-    shape.commit()
+    """Two proteins' domains as boxes on a line, the way a paper draws them (two rows, one under the other)."""
+    for row in (top, top + 24):
+        _draw(
+            page,
+            pymupdf.Rect(170, row + 9, 520, row + 11),
+            *(pymupdf.Rect(x, row, x + 60, row + 20) for x in (180, 260, 340)),
+        )
 
 
 def test_labels_beside_inside_or_across_a_drawing_do_not_name_sections(tmp_path):
@@ -73,14 +81,10 @@ def test_labels_beside_inside_or_across_a_drawing_do_not_name_sections(tmp_path)
     page.insert_textbox(pymupdf.Rect(72, 90, 520, 160), body, fontsize=10)
     _domain_diagram(page, 200)
     page.insert_text((72, 214), "LIM Kinase 1", fontsize=13)  # left of the diagram, on its lines
-    page.insert_text((200, 260), "Q251A", fontsize=11, fontname="hebo")  # inside the chart below
-    shape = page.new_shape()
-    shape.draw_rect(pymupdf.Rect(120, 240, 480, 400))
-    for i in range(8):
-        shape.draw_rect(pymupdf.Rect(140 + 40 * i, 400 - 15 * (i + 1), 160 + 40 * i, 400))
-    shape.finish(color=(0, 0, 0), width=1)
-    shape.commit()
-    page.insert_text((105, 380), "Cofilin, % unphosphorylated", fontsize=11, rotate=90)  # the axis title
+    page.insert_text((300, 300), "Q251A", fontsize=11, fontname="hebo")  # inside the bar chart below
+    axes = [pymupdf.Rect(120, 240, 121, 400), pymupdf.Rect(120, 399, 480, 400)]
+    _draw(page, *axes, *(pymupdf.Rect(140 + 40 * i, 399 - 15 * (i + 1), 160 + 40 * i, 399) for i in range(8)))
+    page.insert_text((125, 390), "Cofilin, % unphosphorylated", fontsize=11, rotate=90)  # the axis title
     page.insert_textbox(pymupdf.Rect(72, 430, 520, 500), body.replace("Kinase", "Phosphatase"), fontsize=10)
     path = tmp_path / "labels.pdf"
     doc.save(path)

@@ -188,6 +188,12 @@ def _heading_kind(b: TextBlock, body: float, running: float) -> bool:
     return bool(_SECTION_NUMBER.match(b.text) and _HEADING_WORDS.match(_SECTION_NUMBER.sub("", b.text)))
 
 
+def _is_drawing(cl: _Cluster) -> bool:
+    """Graphics a figure is made of (the test an uncaptioned figure passes), not a rule or a frame."""
+    w, h = cl.bbox[2] - cl.bbox[0], cl.bbox[3] - cl.bbox[1]
+    return w >= 50 and h >= 40 and (cl.images > 0 or cl.paths >= 3)
+
+
 def _is_figure_label(b: TextBlock, drawings: list[BBox]) -> bool:
     """Text set sideways, or lying inside a drawing or right beside it on the same lines, labels a figure (an
     axis title, "LIM Kinase 1" left of a domain diagram, a mutant's name "Q251A" over its bars) even when no
@@ -307,7 +313,8 @@ def analyze_content(c: PageContent) -> list[LayoutBox]:
             out.append(_visual("table", region, c, clusters, free, {}))
 
     out.extend(_formulas(c, free, body))
-    drawings = [cl.bbox for cl in clusters if cl.is_figure_like]
+    # Drawings the size of a figure only: a rule or a coloured bar beside a heading is a decoration.
+    drawings = [cl.bbox for cl in clusters if _is_drawing(cl)]
     for i in sorted(free):
         b = c.blocks[i]
         if b.rotated and (b.bbox[2] < 0.15 * c.width or b.bbox[0] > 0.85 * c.width):
