@@ -86,6 +86,12 @@ def normalize_query(text: str) -> str:
 
 _HYPHEN_END = re.compile(r"(\S*?)([^\W\d_]+)-$")  # "...state-of-the-" -> prefix "state-of-the", piece "the"
 _TAIL_WORD = re.compile(r"[^\W\d_]+")
+# Prefixes that papers, above all in the life sciences, join solid to the next word; broken at a line end
+# ("trans-" / "membrane") the hyphen is the break's. "self-" is not among them: it keeps its hyphen.
+_SOLID_PREFIXES = frozenset(
+    """anti auto bio co counter cross de dis down extra hetero homo hyper hypo inter intra macro micro mid mono
+    multi nano neo non over photo poly post pre pro pseudo re semi sub super trans tri ultra un under up""".split()
+)
 
 
 @cache
@@ -101,12 +107,17 @@ def is_word(word: str) -> bool:
     return word.lower() in _vocabulary()
 
 
+def _cost(word: str) -> float:
+    return _vocabulary()[word.lower()]
+
+
 def break_hyphen_joins(head: str, tail: str) -> str | None:
     """How the end of one line and the start of the next join when the first ends in a hyphen.
 
-    Returns the joiner: "" (a break hyphen: drop it, "retrie-" + "val" -> "retrieval"), "-" (a real hyphen
-    that fell at the line end: "state-of-the-" + "art", "COVID-" + "19", "SARS-" + "CoV-2", "self-" +
-    "supervised"), or None when ``head`` does not end in a hyphen after a letter."""
+    Returns the joiner: "" (a break hyphen: drop it, "retrie-" + "val" -> "retrieval", "PEG-malei-" + "mide"
+    -> "PEG-maleimide"), "-" (a real hyphen that fell at the line end: "state-of-the-" + "art", "COVID-" +
+    "19", "SARS-" + "CoV-2", "self-" + "supervised"), or None when ``head`` does not end in a hyphen after a
+    letter."""
     if head.endswith(SOFT_HYPHEN):
         return ""
     if not head.endswith(("-", "\u2010", "\u2011")):
@@ -114,16 +125,21 @@ def break_hyphen_joins(head: str, tail: str) -> str | None:
     match = _HYPHEN_END.search(head[:-1] + "-")
     if not match or not tail or not tail[0].isalnum():
         return None
-    prefix, piece = match.groups()
-    if "-" in prefix or not tail[0].islower() or not piece.islower() and not piece[1:].islower():
-        return "-"  # a compound already, a digit or capital after it ("COVID-19", "SARS-CoV"), an acronym
+    piece = match.group(2)
+    if not tail[0].islower() or not piece.islower() and not piece[1:].islower():
+        return "-"  # a digit or capital after it ("COVID-19", "SARS-CoV"), an acronym before it ("T-cell")
     rest = _TAIL_WORD.match(tail)
     tail_piece = rest.group(0) if rest else ""
-    if is_word(piece + tail_piece):
-        return ""
+    joined = piece + tail_piece
+    if piece.lower() in _SOLID_PREFIXES:
+        return ""  # scientific prose writes these solid: "transmembrane", "overexpression", "subpopulation"
     if len(piece) > 1 and is_word(piece) and is_word(tail_piece):
-        return "-"  # both halves are words and the joined form is not: a compound ("self-supervised")
-    return ""  # fragments of a word the list does not know ("mechano-" + "transduction")
+        # Both halves are words: a compound ("self-supervised", "state-of-the-art") unless the joined word
+        # is a word more common than the two together ("with-" + "out", "some-" + "times").
+        return "" if is_word(joined) and _cost(joined) < _cost(piece) + _cost(tail_piece) else "-"
+    # A half that is no word: a word broken in two ("retrie-" + "val", "PEG-malei-" + "mide"), also one the
+    # list does not know ("mechano-" + "transduction").
+    return ""
 
 
 def join_lines(lines: list[str]) -> str:

@@ -73,6 +73,11 @@ def test_a_query_is_normalised_like_stored_text():
         (["infected with SARS-", "CoV-2"], "infected with SARS-CoV-2"),
         (["a self-", "supervised model"], "a self-supervised model"),  # both halves words, the join is not
         (["mechano-", "transduction"], "mechanotransduction"),  # fragments the word list does not know
+        (["with PEG-malei-", "mide"], "with PEG-maleimide"),  # a compound's last part broken in two
+        (["trans-", "membrane"], "transmembrane"),  # a prefix papers write solid
+        (["over-", "expression"], "overexpression"),
+        (["well-", "known"], "well-known"),  # two common words, the joined form is none: a compound
+        (["with-", "out"], "without"),  # two words, but the joined word is more common than both
         (["T-", "cell receptor"], "T-cell receptor"),
         (["the retrie\u00ad", "val"], "the retrieval"),  # a soft hyphen at a line end
         (["first line", "second line"], "first line second line"),
