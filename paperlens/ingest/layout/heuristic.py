@@ -203,13 +203,14 @@ def _is_figure_label(b: TextBlock, drawings: list[BBox]) -> bool:
     if b.rotated:
         return True
     cx, cy = (b.bbox[0] + b.bbox[2]) / 2, (b.bbox[1] + b.bbox[3]) / 2
-    return any(
-        d[1] <= cy <= d[3]
-        and (d[0] <= cx <= d[2] or -_LABEL_GAP <= d[0] - b.bbox[2] <= _LABEL_GAP)
-        or d[1] <= cy <= d[3]
-        and -_LABEL_GAP <= b.bbox[0] - d[2] <= _LABEL_GAP
-        for d in drawings
-    )
+    for d in drawings:
+        if not d[1] <= cy <= d[3]:
+            continue  # not on the drawing's lines
+        inside = d[0] <= cx <= d[2]
+        beside = abs(d[0] - b.bbox[2]) <= _LABEL_GAP or abs(b.bbox[0] - d[2]) <= _LABEL_GAP
+        if inside or beside:
+            return True
+    return False
 
 
 def _grow(
