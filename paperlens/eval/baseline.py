@@ -110,6 +110,11 @@ class PlainBaseline:
     def chunk_count(self) -> int:
         return len(self._chunks)
 
+    def chunks_of(self, document_id: str) -> list[tuple[int, str]]:
+        """(page, text) of every chunk of one indexed document (for the bench's fidelity figure)."""
+        _, ids = self._by_document.get(document_id, (None, []))
+        return [(self._chunks[i].page, self._chunks[i].text) for i in ids]
+
     def search(self, query: str, k: int, document_ids: list[str] | None = None) -> list[Retrieved]:
         query_vector = self._embed([query])
         if document_ids is None:

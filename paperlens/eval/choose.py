@@ -13,16 +13,9 @@ import random
 from collections.abc import Callable, Sequence
 
 from paperlens.eval.metrics import INSUFFICIENT_OPTION, numbers_in, numbers_match, words
+from paperlens.text import tokens
 
 ChooseFn = Callable[[str, list[str], list[str]], int | None]
-
-# Small and domain-neutral: only words that say nothing about which option is right.
-_STOPWORD_TEXT = """
-a an the of in on at to for from by with and or not no is are was were be been being this that these those
-it its as into than then which what who whom whose when where how why do does did has have had can could may
-might will would should there their they them we our you your he she his her
-"""
-STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
 def build_options(question_id: str, answer: str, distractors: Sequence[str]) -> tuple[list[str], int, int]:
@@ -36,7 +29,7 @@ def build_options(question_id: str, answer: str, distractors: Sequence[str]) -> 
 
 
 def content_words(text: str) -> list[str]:
-    return [w for w in words(text) if w not in STOPWORDS]
+    return [w for w in words(text) if w not in tokens.STOPWORDS]
 
 
 def _support(option: str, evidence_words: set[str], evidence_numbers: list[float]) -> float:

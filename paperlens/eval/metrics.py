@@ -13,10 +13,11 @@ import re
 import unicodedata
 from collections.abc import Hashable, Iterable, Sequence
 
+from paperlens.text import tokens
+
 PASSAGE_THRESHOLD = 0.6
 NGRAM = 3
 
-_WORD = re.compile(r"\w+")
 # A word broken across a line end by a hyphen ("cipro-\nfloxacin") is one word to a reader.
 _LINE_HYPHEN = re.compile(r"(\w)-\s*\n\s*(\w)")
 
@@ -93,7 +94,7 @@ def words(text: str) -> list[str]:
     """Lower-cased word tokens, after Unicode compatibility folding and joining hyphenated line breaks."""
     text = unicodedata.normalize("NFKC", text)
     text = _LINE_HYPHEN.sub(r"\1\2", text)
-    return _WORD.findall(text.lower())
+    return tokens.words(text)
 
 
 def word_ngrams(text: str, n: int = NGRAM) -> set[tuple[str, ...]]:
@@ -313,3 +314,32 @@ def multiple_choice_outcome(chosen: int | None, correct_index: int, insufficient
     if chosen is None or chosen == insufficient_index:
         return "unsure"
     return "correct" if chosen == correct_index else "wrong"
+
+
+# ---------------------------------------------------------------- text fidelity (what the stored chunks hold)
+
+
+def best_chunk_coverage(passage: str, chunk_texts: Iterable[str]) -> float:
+    """The key passage's 3-gram coverage by the one stored chunk that holds most of it (0 without chunks):
+    how much of the passage a retrieved chunk could show at best, whatever the ranking."""
+    wanted = word_ngrams(passage)
+    return max((ngram_coverage(wanted, text) for text in chunk_texts), default=0.0)
+
+
+def passage_fidelity(coverages: Sequence[float], threshold: float = PASSAGE_THRESHOLD) -> dict:
+    """Key-passage sets: the share of key passages some stored chunk still holds (the hit rule's 60 %)."""
+    held = sum(1 for c in coverages if c >= threshold)
+    return {
+        "kind": "passage",
+        "value": held / len(coverages) if coverages else None,
+        "held": held,
+        "of": len(coverages),
+        "mean_best_chunk_coverage": sum(coverages) / len(coverages) if coverages else None,
+    }
+
+
+def page_fidelity(gold_pages: Iterable[Hashable], stored_text: dict) -> dict:
+    """Page-evidence sets: the share of distinct gold pages whose stored text holds a word."""
+    gold = set(gold_pages)
+    held = sum(1 for page in gold if tokens.words(stored_text.get(page, "")))
+    return {"kind": "page", "value": held / len(gold) if gold else None, "held": held, "of": len(gold)}

@@ -90,6 +90,7 @@ def render_markdown(report: dict) -> str:
         out += ["", *_metric_table(report, ["passage_hit", "passage_hit_recoverable", "passage_mrr"], ks), ""]
         if report.get("not_recoverable"):
             out += ["Not recoverable: " + ", ".join(f"`{q}`" for q in report["not_recoverable"]), ""]
+    out += _fidelity_lines(report, names)
     out += ["## Cost", "", "| system | latency p50 (ms) | latency p95 (ms) | ingestion pages | pages/s |"]
     out.append("|---|---|---|---|---|")
     for n in names:
@@ -111,6 +112,28 @@ def render_markdown(report: dict) -> str:
         out.append("![recall per evidence source](recall_by_source.png)")
     out.append("")
     return "\n".join(out)
+
+
+def _fidelity_text(fidelity: dict) -> str:
+    what = (
+        "key passages one stored chunk holds (>= 60 % of 3-grams)"
+        if fidelity["kind"] == "passage"
+        else ("gold pages with stored text")
+    )
+    text = f"{_fmt(fidelity['value'])} ({fidelity['held']} of {fidelity['of']} {what})"
+    if fidelity.get("mean_best_chunk_coverage") is not None:
+        text += f"; mean best-chunk coverage {_fmt(fidelity['mean_best_chunk_coverage'])}"
+    return text
+
+
+def _fidelity_lines(report: dict, names: Sequence[str]) -> list[str]:
+    """Text fidelity beside recall: a parser change that loses text shows up here, apart from ranking."""
+    rows = [(n, f) for n in names for f in (report[n].get("fidelity") or {}).values()]
+    if not rows:
+        return []
+    out = ["## Text fidelity (what the stored chunks hold, whatever the ranking)", ""]
+    out += [f"- {n}: {_fidelity_text(f)}" for n, f in rows]
+    return [*out, ""]
 
 
 def _answer_lines(report: dict) -> list[str]:
@@ -233,5 +256,8 @@ def print_summary(report: dict, console: Console) -> None:
         console.print(
             f"not recoverable key passages: {counts['not_recoverable']} of {counts['passage_questions']}"
         )
+    for n in names:
+        for fidelity in (report[n].get("fidelity") or {}).values():
+            console.print(f"{n} text fidelity: {_fidelity_text(fidelity)}")
     for line in _answer_lines(report):
         console.print(line)

@@ -32,8 +32,11 @@ from paperlens.eval.evaluate import FALLBACK_PREFIX, page_row, passage_row, summ
 from paperlens.eval.metrics import (
     PASSAGE_THRESHOLD,
     answer_matches,
+    best_chunk_coverage,
     multiple_choice_outcome,
     ngram_coverage,
+    page_fidelity,
+    passage_fidelity,
     word_ngrams,
 )
 from paperlens.models import document_id_for
@@ -234,6 +237,50 @@ def recoverability(dataset: BenchDataset) -> dict[str, dict]:
     return out
 
 
+def stored_fidelity(
+    dataset: BenchDataset, doc_ids: dict[str, str], chunks_of: Callable[[str], list[tuple[int, str]]]
+) -> tuple[dict, dict[str, float]]:
+    """How much of the gold evidence the stored chunks hold, apart from ranking: for key-passage questions the
+    share of key passages one stored chunk holds (3-gram coverage >= 60 %), for page-evidence questions the
+    share of gold pages with stored text. ``chunks_of(document id)`` gives that document's (page, text)
+    chunks. Returns {"passage"|"page": figure} for the kinds the set has, and each key passage's best-chunk
+    coverage (by question id)."""
+    cache: dict[str, list[tuple[int, str]]] = {}
+
+    def chunks(doc: str) -> list[tuple[int, str]]:
+        doc_id = doc_ids.get(doc)
+        if doc_id is None:  # not ingested: it holds nothing
+            return []
+        if doc_id not in cache:
+            cache[doc_id] = chunks_of(doc_id)
+        return cache[doc_id]
+
+    fidelity: dict[str, dict] = {}
+    coverages: dict[str, float] = {}
+    if dataset.passage_questions:
+        coverages = {
+            q.id: best_chunk_coverage(q.key_passage, [text for _, text in chunks(q.doc)])
+            for q in dataset.passage_questions
+        }
+        fidelity["passage"] = passage_fidelity(list(coverages.values()))
+    gold = {(q.doc, p) for q in dataset.page_questions for p in q.evidence_pages}
+    if gold:
+        stored: dict[tuple[str, int], str] = {}
+        for doc in sorted({doc for doc, _ in gold}):
+            for page, text in chunks(doc):
+                stored[(doc, page)] = stored.get((doc, page), "") + "\n" + text
+        fidelity["page"] = page_fidelity(gold, stored)
+    return fidelity, coverages
+
+
+def _store_chunks(engine) -> Callable[[str], list[tuple[int, str]]]:
+    def chunks_of(document_id: str) -> list[tuple[int, str]]:
+        ids = engine.store.filtered_chunk_ids(document_ids=[document_id])
+        return [(c.page, c.text) for c in engine.store.get_chunks(list(ids)).values()]
+
+    return chunks_of
+
+
 def evaluate_retriever(
     retriever: BenchRetriever,
     dataset: BenchDataset,
@@ -403,9 +450,14 @@ def run_bench(
             answers=answers, choose_fn=choose_fn, evidence_k=settings.retrieve.k,
             answer_page=engine_answerer(engine, generators), fallback_choose=fallback_choose,
         )  # fmt: skip
+        fidelity, coverage = stored_fidelity(dataset, ingested["ids"], _store_chunks(engine))
     finally:
         engine.close()
+    for row in rows:
+        if row["id"] in coverage:
+            row["best_chunk_coverage"] = coverage[row["id"]]
     report["system"] = summarise(rows, ks)
+    report["system"]["fidelity"] = fidelity
     if answers:
         report["config"]["answerer"] = answerer
     report["system"]["ingestion"] = ingested["stats"]
@@ -425,6 +477,7 @@ def run_bench(
             fallback_choose=fallback_choose,
         )  # fmt: skip
         report["baseline"] = summarise(rows, ks)
+        report["baseline"]["fidelity"], _ = stored_fidelity(dataset, hashes, plain.chunks_of)
         report["baseline"]["ingestion"] = {
             "documents": len(dataset.pdfs),
             "pages": plain.pages,

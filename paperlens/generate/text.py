@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from paperlens.text import tokens
+
 _SECTION_PREFIX = re.compile(r"^\[[^\]\n]{1,200}\]\s*")
 # Split after . ! ? when followed by a capital, digit or bracket; avoid common abbreviations in papers.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\[])")
@@ -20,68 +22,6 @@ _ABBREVIATIONS = (
     "No.",
     "Sec.",
     "Tab.",
-)
-_WORD = re.compile(r"\w+", re.UNICODE)
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "can",
-        "do",
-        "does",
-        "did",
-        "for",
-        "from",
-        "has",
-        "have",
-        "how",
-        "i",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "of",
-        "on",
-        "or",
-        "that",
-        "the",
-        "their",
-        "there",
-        "these",
-        "this",
-        "those",
-        "to",
-        "was",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "we",
-        "our",
-        "you",
-        "your",
-        "not",
-        "no",
-        "than",
-        "then",
-        "they",
-        "them",
-        "also",
-        "such",
-    ]
 )
 
 
@@ -105,7 +45,7 @@ def split_sentences(text: str) -> list[str]:
 
 
 def content_words(text: str) -> set[str]:
-    return {w for w in (m.lower() for m in _WORD.findall(text)) if w not in STOPWORDS and len(w) > 1}
+    return set(tokens.content_words(text))
 
 
 def overlap(question: str, sentence: str) -> float:

@@ -8,7 +8,6 @@ derived, rebuildable view of the vectors stored here (see ``paperlens.index.vect
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import threading
 import time
@@ -20,6 +19,7 @@ import numpy as np
 
 from paperlens.errors import NotFoundError, RetryableError
 from paperlens.models import Chunk, Document, Element, ElementKind
+from paperlens.text import tokens
 
 SCHEMA_VERSION = 1
 #: How FTS5 splits text into words; the candidates' own keyword scoring (retrieve/local_keyword.py) uses it too.
@@ -90,14 +90,6 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs(status, created_at);
 """
 
-_WORD = re.compile(r"\w+", re.UNICODE)
-# Words that carry no meaning in a question; dropping them keeps BM25 on the content words.
-_STOPWORDS = frozenset(
-    """a an and are as at be by can do does did for from has have how i in is it its of on or that the
-    their there these this to was were what when where which who whom why will with according paper
-    papers report shown show shows figure table""".split()
-)
-
 
 @dataclass(frozen=True)
 class Job:
@@ -133,8 +125,8 @@ class Job:
 
 def fts_query(text: str) -> str | None:
     """A safe FTS5 MATCH expression: content words, each quoted, OR-ed (BM25 ranks the overlap)."""
-    words = [w.lower() for w in _WORD.findall(text)]
-    terms = [w for w in words if w not in _STOPWORDS and (len(w) > 1 or w.isdigit())]
+    words = tokens.words(text)
+    terms = tokens.query_words(text)
     if not terms:
         terms = words
     if not terms:

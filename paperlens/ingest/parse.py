@@ -26,8 +26,14 @@ from paperlens.ingest.captions import collect_references
 from paperlens.ingest.headings import can_be_section_title
 from paperlens.ingest.layout.base import LayoutBox, PageContent
 from paperlens.models import VISUAL_KINDS, Element, ElementKind, element_id_for
+from paperlens.text.normalize import join_across, normalize_text
 
-PARSER_VERSION = "11"
+# 12: ligatures expanded by PyMuPDF, compatibility forms folded, words broken over line, column and page
+#     breaks joined, glued words split (paperlens.text.normalize); a caption inside a table's block starts its
+#     own block; recurring furniture is known before layout; tables get a third, layout-aware finder try;
+#     figure labels (beside or inside a drawing, or sideways) and bullets are no headings, a lone heading word
+#     is one; symbol-font bullets read as "•" and their hanging lines join them.
+PARSER_VERSION = "12"
 
 ProgressFn = Callable[[int, int], None]
 
@@ -117,7 +123,12 @@ def document_title(doc, fallback: str, first_page: PageContent | None = None) ->
 
 
 def _words(page: Any) -> list[tuple[float, float, float, float, str]]:
-    return [tuple(w[:5]) for w in page.get_text("words")]
+    import pymupdf
+
+    from paperlens.ingest.layout.extract import text_flags
+
+    flags = text_flags(pymupdf.TEXTFLAGS_WORDS)
+    return [(*w[:4], normalize_text(w[4])) for w in page.get_text("words", flags=flags)]
 
 
 def _text_in(box: tuple, words: list) -> str:
@@ -186,6 +197,40 @@ def _attach_captions(elements: list[Element]) -> None:
         element.meta.pop("link", None)  # page-local numbers mean nothing outside the page
 
 
+#: Kinds whose text runs on from one block to the next: a word broken at a column or page end continues there.
+_RUNNING_KINDS = frozenset({ElementKind.TEXT, ElementKind.LIST})
+#: Kinds a reader's eye skips between the two halves of a broken word (running heads, a figure in between).
+_SKIPPED_KINDS = frozenset(
+    {ElementKind.HEADER, ElementKind.FOOTER, ElementKind.FOOTNOTE, ElementKind.FIGURE, ElementKind.TABLE}
+    | {ElementKind.CAPTION, ElementKind.FORMULA}
+)
+
+
+def join_broken_words(elements: list[Element]) -> None:
+    """A word hyphenated at the end of a column or page ("...the S2ORC pretraining cor-" | "pus contains
+    16.4B tokens") is made whole at the end of the first block, as a reader reads it; the next running block
+    starts after it. Blocks are taken in reading order, skipping page furniture and floats between them."""
+    running = [e for e in elements if e.kind not in _SKIPPED_KINDS]
+    for head, tail in zip(running, running[1:], strict=False):
+        if head.kind not in _RUNNING_KINDS or tail.kind not in _RUNNING_KINDS:
+            continue
+        joined = join_across(head.text, tail.text)
+        if joined is not None:
+            head.text, tail.text = joined
+
+
+def normalize_elements(elements: list[Element]) -> None:
+    """Every text an element carries in the one normalisation (text layers are normalised as they are read;
+    this covers OCR lines and whatever a layout backend assembled)."""
+    for element in elements:
+        element.text = normalize_text(element.text)
+        if element.caption:
+            element.caption = normalize_text(element.caption)
+        if element.markdown:
+            element.markdown = normalize_text(element.markdown)
+        element.references = [normalize_text(r) for r in element.references]
+
+
 def assign_sections(elements: list[Element]) -> None:
     """Each element sits under the latest heading before it in reading order (across pages).
 
@@ -221,7 +266,7 @@ def parse_pdf(
 ) -> ParsedDocument:
     from paperlens.ingest.layout import make_layout_backend
     from paperlens.ingest.layout.extract import body_font_size, extract_page
-    from paperlens.ingest.layout.furniture import mark_furniture, recurring_furniture
+    from paperlens.ingest.layout.furniture import flag_furniture_blocks, mark_furniture, recurring_furniture
     from paperlens.ingest.layout.link import link_captions
     from paperlens.ingest.ocr import lines_to_blocks, needs_ocr, ocr_lines
 
@@ -255,12 +300,15 @@ def parse_pdf(
                 ocr_pages += 1
             # A fully scanned document has no text layer to measure; each OCR'd page measures its own.
             content.body_size = body if has_text_layer or not content.ocr else body_font_size([content])
+            flag_furniture_blocks(content, recurring)
             boxes = backend.analyze(page, content)
             mark_furniture(boxes, content, recurring)
             link_captions(boxes)
             elements.extend(_page_elements(page, content, boxes, document_id, crops_dir, settings))
             if progress:
                 progress(content.number, doc.page_count)
+        normalize_elements(elements)
+        join_broken_words(elements)
         assign_sections(elements)
         attach_references(elements)
         counts = Counter(e.kind.value for e in elements)

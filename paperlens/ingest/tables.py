@@ -66,34 +66,44 @@ def table_markdown(page: Any, bbox: BBox, words: list[Word], vertical_rules: int
     first = "lines" if vertical_rules >= 2 else "text"
     clip = _pad(bbox, 3.0)
     words = [w for w in words if _inside(w, clip)]
-    tables = []
-    for strategy in (first, "text" if first == "lines" else "lines"):  # the other one only on a miss
+    second = "text" if first == "lines" else "lines"
+    # use_layout=False: the finder would otherwise run PyMuPDF's layout model over the whole page (~1 s) just
+    # to confirm what our layout stage already decided. paths: only the drawings near the table. The finder
+    # joins touching rectangles pairwise over whatever it is given (quadratic), and a page with a plot has
+    # thousands of them. Only when neither the rules nor the words' alignment give a grid (a table with no
+    # rules and wide gaps between words reads as 17 thin columns of fragments) does the layout model help,
+    # at its cost, for that table alone.
+    attempts = [
+        {"strategy": first, "use_layout": False, "paths": _drawings_near(page, clip)},
+        {"strategy": second, "use_layout": False, "paths": _drawings_near(page, clip)},
+        {"use_layout": True},
+    ]
+    for options in attempts:
         try:
-            # use_layout=False: the finder would otherwise run PyMuPDF's layout model over the whole page
-            # (~1 s) just to confirm what our layout stage already decided.
-            # paths: only the drawings near the table. The finder joins touching rectangles pairwise over
-            # whatever it is given (quadratic), and a page with a plot has thousands of them.
-            found = page.find_tables(
-                clip=clip, strategy=strategy, use_layout=False, paths=_drawings_near(page, clip)
-            )
+            found = page.find_tables(clip=clip, **options)
         except Exception:  # the finder can fail on odd drawings; the element keeps its crop and raw text
             continue
         tables = [t for t in found.tables if t.row_count >= 2 and t.col_count >= 2]
-        if tables:
-            break
-    if not tables:
-        return None
-    table = max(tables, key=lambda t: t.row_count * t.col_count)
+        if not tables:
+            continue
+        table = max(tables, key=lambda t: t.row_count * t.col_count)
+        rows = _rows(table, words)
+        if rows is not None:
+            return rows_to_markdown(rows)
+    return None
+
+
+def _rows(table: Any, words: list[Word]) -> list[list[str]] | None:
+    """The table's non-empty rows, or None when fewer than two or when most cells are empty: the finder cut
+    running text (a table of summaries) into a grid of fragments, and the raw text reads better."""
     rows = [[_cell_text(cell, words) for cell in row.cells] for row in table.rows]
     rows = [r for r in rows if any(c.strip() for c in r)]
     if len(rows) < 2:
         return None
     cells = [c for r in rows for c in r]
     if sum(1 for c in cells if not c.strip()) > _MAX_EMPTY_SHARE * len(cells):
-        # Mostly empty cells: the finder cut running text (a table of summaries) into a grid of fragments.
-        # The raw text reads better, and it is what the element keeps.
         return None
-    return rows_to_markdown(rows)
+    return rows
 
 
 def count_vertical_rules(bbox: BBox, graphics: list[Any]) -> int:

@@ -28,6 +28,7 @@ from paperlens.retrieve.local_keyword import local_keyword_scores
 from paperlens.retrieve.page_refs import referenced_pages
 from paperlens.retrieve.reference_lists import is_reference_list
 from paperlens.retrieve.rerank.base import Reranker
+from paperlens.text.normalize import normalize_query
 
 Scored = tuple[int, float, dict[str, int]]
 
@@ -173,7 +174,7 @@ class Retriever:
         """Top-k hits for a text query, an image (bytes of a PNG/JPEG/...), or both."""
         k = k or self.settings.k
         filters = filters or Filters()
-        query = (query or "").strip()
+        query = normalize_query(query or "")  # the one place a query is normalised, for every list
         if not query and image is None:
             raise BadInputError("a search needs a query text or an image")
         if image is not None and not self.image_enabled:

@@ -115,6 +115,11 @@ def test_run_bench_end_to_end(tiny_dataset, tmp_path):
         assert section["by_source"]["Figure"]["page_recall"]["3"] == 0.0, name
         assert section["by_doc_type"]["Slides"]["questions"] == 1, name
         assert section["latency_ms"]["p50"] > 0 and section["ingestion"]["pages"] == 6, name
+        # Text fidelity, apart from ranking: P1's passage is in a chunk, P2's in none; Q2's gold page is blank.
+        assert (
+            section["fidelity"]["passage"]["value"] == 0.5 and section["fidelity"]["passage"]["held"] == 1
+        ), name
+        assert section["fidelity"]["page"] == {"kind": "page", "value": 0.5, "held": 1, "of": 2}, name
     assert saved["system"]["ingestion"]["ingested_now"] == 2 and not saved["system"]["ingestion"]["cached"]
     assert saved["system"]["failed_documents"] == {}
     assert saved["not_recoverable"] == ["P2"]
@@ -125,10 +130,14 @@ def test_run_bench_end_to_end(tiny_dataset, tmp_path):
     markdown = (out / "report.md").read_text()
     assert "| system | page_recall | 0.500 | 0.500 |" in markdown
     assert "| baseline | passage_hit_recoverable | 1.000 | 1.000 |" in markdown
+    assert "- system: 0.500 (1 of 2 key passages one stored chunk holds" in markdown
+    assert "- baseline: 0.500 (1 of 2 gold pages with stored text)" in markdown
     for png in ("recall_at_k.png", "recall_by_source.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     rows = [json.loads(line) for line in (out / "questions.jsonl").read_text().splitlines()]
     assert len(rows) == 10 and {r["system"] for r in rows} == {"system", "baseline"}
+    coverage = {r["id"]: r["best_chunk_coverage"] for r in rows if "best_chunk_coverage" in r}
+    assert coverage["P1"] == 1.0 and coverage["P2"] < 0.6
     assert "page_recall" in buffer.getvalue()
     assert "ingested alpha.pdf: 3 pages in" in buffer.getvalue()  # a StringIO is no terminal: a line per PDF
 

@@ -160,3 +160,24 @@ def test_multiple_choice_outcome():
     assert m.multiple_choice_outcome(1, 2, 4) == "wrong"
     assert m.multiple_choice_outcome(4, 2, 4) == "unsure"
     assert m.multiple_choice_outcome(None, 2, 4) == "unsure"
+
+
+def test_best_chunk_coverage_is_the_one_chunk_that_holds_most_of_the_passage():
+    from paperlens.eval.metrics import best_chunk_coverage
+
+    passage = "the ice cap retreated by sixty metres per year"
+    chunks = ["the ice cap retreated", "by sixty metres per year", "the ice cap retreated by sixty metres"]
+    assert best_chunk_coverage(passage, chunks) == pytest.approx(5 / 7)
+    assert best_chunk_coverage(passage, chunks + [f"Glaciers. {passage}."]) == 1.0
+    assert best_chunk_coverage(passage, []) == 0.0
+
+
+def test_fidelity_figures_count_what_the_stored_text_holds():
+    from paperlens.eval.metrics import page_fidelity, passage_fidelity
+
+    assert passage_fidelity([1.0, 0.6, 0.59, 0.0]) == {
+        "kind": "passage", "value": 0.5, "held": 2, "of": 4, "mean_best_chunk_coverage": pytest.approx(0.5475),
+    }  # fmt: skip
+    stored = {("a.pdf", 1): "Some text", ("a.pdf", 2): " \n ", ("b.pdf", 1): "· ·"}
+    gold = [("a.pdf", 1), ("a.pdf", 2), ("b.pdf", 1), ("b.pdf", 7), ("a.pdf", 1)]
+    assert page_fidelity(gold, stored) == {"kind": "page", "value": 0.25, "held": 1, "of": 4}

@@ -23,6 +23,9 @@ class TextBlock:
     math: float = 0.0  # share of characters in a math font or math Unicode range
     rotated: bool = False  # any line not written left-to-right (arXiv side stamps, rotated tables)
     line_boxes: list[BBox] = field(default_factory=list)
+    #: "top" / "bottom" / "body" when the block recurs across the document as page furniture (a running head,
+    #: a licence line), known before layout so no figure or table region grows over it
+    furniture: str | None = None
 
     @property
     def width(self) -> float:

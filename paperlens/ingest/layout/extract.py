@@ -11,7 +11,10 @@ import re
 from collections import Counter
 from typing import Any
 
+from paperlens.ingest.captions import caption_label
 from paperlens.ingest.layout.base import Graphic, PageContent, TextBlock
+from paperlens.ingest.respace import split_glued_words
+from paperlens.text.normalize import SOFT_HYPHEN, join_lines, normalize_text
 
 # Fonts TeX and Word use for mathematics (upper-cased substrings of the font name).
 _MATH_FONTS = (
@@ -31,13 +34,23 @@ _MATH_FONTS = (
     "STIXGENERAL-ITALIC",
 )
 _MATH_CHARS = re.compile(r"[\u0370-\u03ff\u2190-\u22ff\u27c0-\u27ef\u2980-\u2aff\U0001d400-\U0001d7ff]")
-_SPACES = re.compile(r"\s+")
 _MIN_LINE_NUMBERS = 5  # fewer margin integers on a page than this are not a line-number column
 
 
 def _is_math_font(font: str) -> bool:
     upper = font.upper()
     return any(m in upper for m in _MATH_FONTS)
+
+
+# Fonts that set bullets and dingbats: their glyphs carry whatever code the font's maker chose ("d" in Cell
+# Press's AdvPSMPi6 is a round bullet), so the character is no letter a reader sees.
+_SYMBOL_FONTS = ("PI", "SYMBOL", "DINGBAT", "WINGDING", "ZAPF")
+
+
+def _is_symbol_bullet(span: dict[str, Any]) -> bool:
+    """A line opened by one character in a symbol font: a bullet, read as "•"."""
+    font = span["font"].upper()
+    return len(span["text"].strip()) == 1 and any(f in font for f in _SYMBOL_FONTS)
 
 
 def _is_bold(font: str, flags: int) -> bool:
@@ -60,8 +73,10 @@ def block_from_dict(raw: dict[str, Any], skip_lines: frozenset[int] = frozenset(
         if abs(dx - 1.0) > 1e-3 or abs(dy) > 1e-3:
             rotated = True
         parts = []
-        for span in line["spans"]:
+        for position, span in enumerate(line["spans"]):
             text = span["text"]
+            if position == 0 and _is_symbol_bullet(span):
+                text = "•"
             n = len(text.strip())
             if not n:
                 parts.append(text)
@@ -75,13 +90,16 @@ def block_from_dict(raw: dict[str, Any], skip_lines: frozenset[int] = frozenset(
             else:
                 math += len(_MATH_CHARS.findall(text))
             parts.append(text)
-        line_text = "".join(parts).strip()
+        raw_text = "".join(parts).rstrip()
+        line_text = normalize_text(raw_text).strip()
+        if raw_text.endswith(SOFT_HYPHEN):  # normalising removes it; joining the lines needs to see it
+            line_text += SOFT_HYPHEN
         if line_text:
             lines_text.append(line_text)
             line_boxes.append(tuple(line["bbox"]))
     if not chars:
         return None
-    text = _join_lines(lines_text)
+    text = split_glued_words(join_lines(lines_text))
     bbox = tuple(raw["bbox"])
     if skip_lines:  # the block shrinks to the lines it keeps
         bbox = tuple(f(box[i] for box in line_boxes) for i, f in enumerate((min, min, max, max)))
@@ -97,15 +115,36 @@ def block_from_dict(raw: dict[str, Any], skip_lines: frozenset[int] = frozenset(
     )
 
 
-def _join_lines(lines: list[str]) -> str:
-    """Join a block's lines; undo end-of-line hyphenation ("retrie-" + "val") but keep real hyphens short."""
-    out = ""
-    for line in lines:
-        if out.endswith("-") and len(out) > 1 and out[-2].isalpha() and line[:1].islower():
-            out = out[:-1] + line
-        else:
-            out = f"{out} {line}" if out else line
-    return _SPACES.sub(" ", out).strip()
+def _line_style(line: dict[str, Any]) -> tuple[float, bool]:
+    """(size, bold) of the line's longest span: what the eye sees as its typeface."""
+    span = max(line["spans"], key=lambda s: len(s["text"].strip()), default=None)
+    if span is None:
+        return (0.0, False)
+    return (round(span["size"], 1), _is_bold(span["font"], span["flags"]))
+
+
+def split_at_captions(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """One PyMuPDF block as several when a caption starts inside it in another typeface.
+
+    MuPDF groups lines by proximity, so a caption set right under its table ("Table 2: ..." in 9 pt bold under
+    8 pt cells, the ACM/CHI style) lands in the table's block; the layout rules anchor figures and tables on
+    caption blocks and never saw it. A caption line (``caption_label``) whose size or weight differs from the
+    line before it starts a block of its own; the same words in the running text's typeface do not."""
+    lines = raw.get("lines", [])
+    cuts = [
+        i
+        for i in range(1, len(lines))
+        if caption_label("".join(s["text"] for s in lines[i]["spans"]))
+        and _line_style(lines[i]) != _line_style(lines[i - 1])
+    ]
+    if not cuts:
+        return [raw]
+    parts = []
+    for start, end in itertools.pairwise([0, *cuts, len(lines)]):
+        boxes = [lines[i]["bbox"] for i in range(start, end)]
+        bbox = tuple(f(b[k] for b in boxes) for k, f in enumerate((min, min, max, max)))
+        parts.append({**raw, "lines": lines[start:end], "bbox": bbox})
+    return parts
 
 
 def margin_line_numbers(raw_blocks: list[dict[str, Any]]) -> dict[int, frozenset[int]]:
@@ -146,18 +185,27 @@ def margin_line_numbers(raw_blocks: list[dict[str, Any]]) -> dict[int, frozenset
     return {b: frozenset(lines) for b, lines in out.items()}
 
 
+def text_flags(base: int) -> int:
+    """PyMuPDF text flags for reading a page as its readers would type it: ``base`` (one of PyMuPDF's
+    ``TEXTFLAGS_*`` defaults) without ``TEXT_PRESERVE_LIGATURES``, so MuPDF spells "ﬁ" as "fi" itself (it knows
+    the font's glyphs; a table of ours would not), and without images (we read those from the drawing log)."""
+    import pymupdf
+
+    return base & ~pymupdf.TEXT_PRESERVE_LIGATURES & ~pymupdf.TEXT_PRESERVE_IMAGES
+
+
 def extract_page(page: Any, body_size: float = 10.0) -> PageContent:
     import pymupdf
 
-    flags = pymupdf.TEXTFLAGS_DICT & ~pymupdf.TEXT_PRESERVE_IMAGES
-    raw = page.get_text("dict", flags=flags)
-    text_blocks = [r for r in raw["blocks"] if r.get("type") == 0]
+    raw = page.get_text("dict", flags=text_flags(pymupdf.TEXTFLAGS_DICT))
+    text_blocks = [part for r in raw["blocks"] if r.get("type") == 0 for part in split_at_captions(r)]
     skip = margin_line_numbers(text_blocks)
     blocks = [
         b
         for b in (block_from_dict(r, skip.get(n, frozenset())) for n, r in enumerate(text_blocks))
         if b is not None
     ]
+    blocks = join_hanging_lines(blocks)
     rect = page.rect
     page_area = rect.width * rect.height
     graphics: list[Graphic] = []
@@ -182,6 +230,36 @@ def extract_page(page: Any, body_size: float = 10.0) -> PageContent:
         graphics=graphics,
         body_size=body_size,
     )
+
+
+_BULLET = re.compile(r"^[•◦▪‣∙·●○■□–]\s")
+
+
+def join_hanging_lines(blocks: list[TextBlock]) -> list[TextBlock]:
+    """A bullet item's next lines, set with a hanging indent, become blocks of their own when MuPDF breaks
+    the block at the indent ("• Bispecific antibodies induce killing of K-Ras" | "G12C mutant cells"): the
+    line alone reads as a heading set at the item's size. A block right under a bullet item (less than half a
+    line apart), indented to the item's text and in its type size, is joined back to it."""
+    out: list[TextBlock] = []
+    for block in blocks:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and _BULLET.match(prev.text)
+            and 0 <= block.bbox[1] - prev.bbox[3] <= 0.5 * block.size
+            and prev.bbox[0] + 2 <= block.bbox[0] <= prev.bbox[0] + 3 * block.size
+            and abs(block.size - prev.size) <= 0.5
+            and not _BULLET.match(block.text)
+        ):
+            prev.text = join_lines([prev.text, block.text])
+            prev.bbox = tuple(
+                f(a, b) for a, b, f in zip(prev.bbox, block.bbox, (min, min, max, max), strict=True)
+            )
+            prev.lines += block.lines
+            prev.line_boxes = [*prev.line_boxes, *block.line_boxes]
+            continue
+        out.append(block)
+    return out
 
 
 def body_font_size(contents: list[PageContent]) -> float:

@@ -60,6 +60,16 @@ def recurring_furniture(contents: Sequence[PageContent]) -> set[tuple[str, str]]
     }
 
 
+def flag_furniture_blocks(content: PageContent, recurring: set[tuple[str, str]]) -> None:
+    """Flag the page's text blocks that are recurring furniture, before layout analysis: a running head set
+    just above a table (a CHI page's, 16 pt above it) was absorbed into the table's region, which then
+    spanned both columns and its Markdown failed; a licence line was absorbed into figures the same way."""
+    for block in content.blocks:
+        key = furniture_key(block.text, block.bbox, content.height)
+        if key is not None and key in recurring:
+            block.furniture = key[0]
+
+
 def mark_furniture(boxes: list[LayoutBox], content: PageContent, recurring: set[tuple[str, str]]) -> None:
     """Relabel text boxes that are recurring furniture or a bare page number in the top/bottom band."""
     for box in boxes:

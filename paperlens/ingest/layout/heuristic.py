@@ -25,16 +25,19 @@ from paperlens.models import BBox, ElementKind
 _MARGIN = 0.07  # top/bottom share of the page where running headers, footers and page numbers live
 _MAX_GAP = 30.0  # points of white space a figure/table region may bridge while growing from its caption
 _MERGE = 6.0  # graphics closer than this (points) belong to one cluster
+_BULLET_START = re.compile(r"^[•◦▪‣∙·●○■□]\s")
 _LIST_START = re.compile(r"^([•◦▪‣∙·●○■□–—*]|\(?[a-z0-9ivx]{1,3}[.)])\s")
 _SECTION_NUMBER = re.compile(r"^(\d+(\.\d+)*\.?|[IVX]+\.|[A-Z]\.|Appendix [A-Z])\s+\S")
 _HEADING_WORDS = re.compile(
     r"^(abstract|introduction|related work|background|method(s|ology)?|experiments?|results|discussion|"
-    r"conclusions?|references|bibliography|acknowledge?ments?|appendix|limitations|ethics statement)\b",
+    r"conclusions?|references|bibliography|acknowledge?ments?|appendix|limitations|ethics statement|"
+    r"summary|highlights|materials and methods|star\W*methods)\b",
     re.I,
 )
 _EQ_NUMBER_ONLY = re.compile(r"^\(\d{1,3}[a-z]?\)$")
 _BOLD_HEADING_SHARE = 0.92  # a bold one-line heading is set at least this share of the running-text size
 _TABLE_DIGITS = 0.2  # share of digits above which a long block reads as table rows, not prose
+_LABEL_GAP = 24.0  # points between a drawing and a label set beside it on its lines
 _MATHY = re.compile(r"[=<>≤≥≈∑∏∫∈∂±×·/^_]")
 
 
@@ -139,6 +142,8 @@ def _is_paragraph(b: TextBlock, body: float) -> bool:
 
 
 def _is_furniture(b: TextBlock, c: PageContent) -> ElementKind | None:
+    if b.furniture:  # recurring across the document (layout.furniture)
+        return ElementKind.HEADER if b.furniture == "top" else ElementKind.FOOTER
     if b.rotated and (b.bbox[2] < 0.15 * c.width or b.bbox[0] > 0.85 * c.width):
         return ElementKind.HEADER  # arXiv side stamp and similar margin notes
     if len(b.text) > 200:
@@ -169,6 +174,8 @@ def _heading_kind(b: TextBlock, body: float, running: float) -> bool:
     and back matter are often set smaller than the main text, and so are their headings)."""
     if b.lines > 3 or len(b.text) > 150 or len(b.text) < 2 or not can_be_section_title(b.text):
         return False
+    if _BULLET_START.match(b.text):  # a highlight or list item set large (Cell Press's "Highlights")
+        return False
     if b.size >= body + 1.0 and not b.text.endswith((".", ",")):
         return True
     # Bold and clearly smaller than the running text is a label on a figure the region finder missed ("MAL II",
@@ -176,7 +183,34 @@ def _heading_kind(b: TextBlock, body: float, running: float) -> bool:
     # Real bold headings on litqa_dev measure 0.95 of the running size and up (11.5 pt in 12.1 pt text).
     if b.bold >= 0.6 and len(b.text) <= 100 and b.size >= _BOLD_HEADING_SHARE * running:
         return bool(_SECTION_NUMBER.match(b.text) or _HEADING_WORDS.match(b.text)) or b.lines == 1
+    if b.lines == 1 and _HEADING_WORDS.match(b.text) and _HEADING_WORDS.sub("", b.text).strip(" :.") == "":
+        return True  # a line that is a heading word alone ("SUMMARY", "Results"), at any size or weight
     return bool(_SECTION_NUMBER.match(b.text) and _HEADING_WORDS.match(_SECTION_NUMBER.sub("", b.text)))
+
+
+def _is_drawing(cl: _Cluster) -> bool:
+    """Graphics a figure is made of (the test an uncaptioned figure passes), not a rule or a frame."""
+    w, h = cl.bbox[2] - cl.bbox[0], cl.bbox[3] - cl.bbox[1]
+    return w >= 50 and h >= 40 and (cl.images > 0 or cl.paths >= 3)
+
+
+def _is_figure_label(b: TextBlock, drawings: list[BBox]) -> bool:
+    """Text set sideways, or lying inside a drawing or right beside it on the same lines, labels a figure (an
+    axis title, "LIM Kinase 1" left of a domain diagram, a mutant's name "Q251A" over its bars) even when no
+    captioned region took it in. Read as headings, such labels named the section of whole papers: a litqa_dev
+    paper's 111 text elements sat under "Cofilin, % unphosphorylated", "1 638" and "Q251A", none under a real
+    heading. A heading is set above or below a drawing, never on its lines."""
+    if b.rotated:
+        return True
+    cx, cy = (b.bbox[0] + b.bbox[2]) / 2, (b.bbox[1] + b.bbox[3]) / 2
+    for d in drawings:
+        if not d[1] <= cy <= d[3]:
+            continue  # not on the drawing's lines
+        inside = d[0] <= cx <= d[2]
+        beside = abs(d[0] - b.bbox[2]) <= _LABEL_GAP or abs(b.bbox[0] - d[2]) <= _LABEL_GAP
+        if inside or beside:
+            return True
+    return False
 
 
 def _grow(
@@ -280,11 +314,13 @@ def analyze_content(c: PageContent) -> list[LayoutBox]:
             out.append(_visual("table", region, c, clusters, free, {}))
 
     out.extend(_formulas(c, free, body))
+    # Drawings the size of a figure only: a rule or a coloured bar beside a heading is a decoration.
+    drawings = [cl.bbox for cl in clusters if _is_drawing(cl)]
     for i in sorted(free):
         b = c.blocks[i]
         if b.rotated and (b.bbox[2] < 0.15 * c.width or b.bbox[0] > 0.85 * c.width):
             kind = ElementKind.HEADER
-        elif _heading_kind(b, body, running):
+        elif _heading_kind(b, body, running) and not _is_figure_label(b, drawings):
             kind = ElementKind.TITLE
         elif _LIST_START.match(b.text):
             kind = ElementKind.LIST

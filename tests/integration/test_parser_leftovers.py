@@ -1,0 +1,127 @@
+"""Parser leftovers from earlier notes, each on a generated page that reproduces the structure of the real
+one: recurring furniture set right against a figure or table stays out of its region."""
+
+from __future__ import annotations
+
+import pymupdf
+
+from paperlens.config import IngestSettings
+from paperlens.ingest.parse import parse_pdf
+from paperlens.models import ElementKind
+
+LICENCE = (
+    "(which was not certified by peer review) is the author/funder, who has granted bioRxiv a license to "
+    "display the preprint in perpetuity. It is made available under a CC-BY-NC-ND 4.0 International license."
+)
+
+
+def _plot(page, top: float) -> None:
+    shape = page.new_shape()
+    shape.draw_rect(pymupdf.Rect(100, top, 480, top + 200))
+    for i in range(12):
+        x = 110 + 30 * i
+        shape.draw_line((x, top + 190 - 12 * (i % 5)), (x + 30, top + 190 - 12 * ((i + 1) % 5)))
+    shape.finish(color=(0, 0, 0), width=1)
+    shape.commit()
+
+
+def test_a_licence_line_right_above_a_figure_stays_out_of_it(tmp_path):
+    """The licence line bioRxiv prints atop every page sat 20 pt above a figure set at the top of a page and
+    was absorbed into the figure's region (its text and its crop). Known as recurring furniture before layout,
+    it stays a header."""
+    doc = pymupdf.open()
+    for n in range(1, 6):
+        page = doc.new_page(width=595, height=842)
+        page.insert_textbox(pymupdf.Rect(40, 20, 555, 50), LICENCE, fontsize=6)
+        if n == 3:
+            _plot(page, 70)
+            page.insert_text(
+                (100, 290), "Figure 1: Kinase activity over twelve days of treatment.", fontsize=9
+            )
+        body = f"Kinase activity on page {n} doubled after the second treatment of the cells. " * 5
+        page.insert_textbox(pymupdf.Rect(72, 320, 523, 480), body, fontsize=10)
+    path = tmp_path / "preprint-figure.pdf"
+    doc.save(path)
+    parsed = parse_pdf(path, "f" * 64, tmp_path / "crops", IngestSettings(ocr=False))
+    (figure,) = [e for e in parsed.elements if e.kind == ElementKind.FIGURE]
+    assert figure.page == 3 and figure.caption.startswith("Figure 1:")
+    assert (
+        "bioRxiv" not in figure.text and figure.bbox[1] > 40
+    )  # the licence ends at 37 pt, the plot starts at 70
+    licence = [e for e in parsed.elements if e.page == 3 and "bioRxiv" in e.text]
+    assert [e.kind for e in licence] == [ElementKind.HEADER]
+
+
+def _draw(page, *rects: pymupdf.Rect) -> None:
+    for rect in rects:  # one path each, as a plotting program writes them
+        shape = page.new_shape()
+        shape.draw_rect(rect)
+        shape.finish(color=(0, 0, 0), fill=(0.8, 0.8, 0.8), width=1)
+        shape.commit()
+
+
+def _domain_diagram(page, top: float) -> None:
+    """Two proteins' domains as boxes on a line, the way a paper draws them (two rows, one under the other)."""
+    for row in (top, top + 24):
+        _draw(
+            page,
+            pymupdf.Rect(170, row + 9, 520, row + 11),
+            *(pymupdf.Rect(x, row, x + 60, row + 20) for x in (180, 260, 340)),
+        )
+
+
+def test_labels_beside_inside_or_across_a_drawing_do_not_name_sections(tmp_path):
+    """A figure the region finder missed (no caption on its page) had its labels read as headings: "LIM
+    Kinase 1" set large left of a domain diagram, "Q251A" bold inside a chart, an axis title set sideways. They
+    named the section of a whole litqa_dev paper. A real heading above the drawing still counts."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    body = "Kinase activity doubled after the second treatment of the cells in every replicate. " * 4
+    page.insert_text((72, 80), "Domain architecture", fontsize=13)
+    page.insert_textbox(pymupdf.Rect(72, 90, 520, 160), body, fontsize=10)
+    _domain_diagram(page, 200)
+    page.insert_text((72, 214), "LIM Kinase 1", fontsize=13)  # left of the diagram, on its lines
+    page.insert_text((300, 300), "Q251A", fontsize=11, fontname="hebo")  # inside the bar chart below
+    axes = [pymupdf.Rect(120, 240, 121, 400), pymupdf.Rect(120, 399, 480, 400)]
+    _draw(page, *axes, *(pymupdf.Rect(140 + 40 * i, 399 - 15 * (i + 1), 160 + 40 * i, 399) for i in range(8)))
+    page.insert_text((125, 390), "Cofilin, % unphosphorylated", fontsize=11, rotate=90)  # the axis title
+    page.insert_textbox(pymupdf.Rect(72, 430, 520, 500), body.replace("Kinase", "Phosphatase"), fontsize=10)
+    path = tmp_path / "labels.pdf"
+    doc.save(path)
+    parsed = parse_pdf(path, "a" * 64, tmp_path / "crops", IngestSettings(ocr=False))
+    titles = [e.text for e in parsed.elements if e.kind == ElementKind.TITLE]
+    assert titles == ["Domain architecture"]
+    last = next(e for e in parsed.elements if e.text.startswith("Phosphatase activity"))
+    assert last.section == "Domain architecture"
+
+
+def test_highlight_bullets_are_list_items_and_a_lone_heading_word_is_a_heading(tmp_path):
+    """Cell Press papers open with "Highlights": bullets set in a symbol font (its glyph for "•" has the code
+    of a letter), at a size above the running text, each item's second line a block of its own; they were read
+    as headings. "SUMMARY", set in the body size in a heavy face no font name calls bold, was no heading."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((53, 100), "Highlights", fontsize=12)
+    for n, (first, second) in enumerate(
+        [("Covalent K-Ras(G12C) inhibitors give rise to chemically", "modified cancer neoepitopes"),
+         ("Bispecific antibodies induce T cell-mediated killing of KRAS", "G12C mutant cells")]
+    ):  # fmt: skip
+        y = 125 + 40 * n
+        page.insert_text((53, y), "d", fontsize=6.5, fontname="symb")  # Symbol's "d" is a bullet here
+        page.insert_text((66, y), first, fontsize=10)
+        page.insert_text((66, y + 14), second, fontsize=10)
+    page.insert_text((60, 260), "SUMMARY", fontsize=8.5)
+    summary = "Immunotargeting of tumor-specific antigens is a powerful therapeutic strategy for cancer. " * 4
+    page.insert_textbox(pymupdf.Rect(60, 270, 540, 360), summary, fontsize=8.5)
+    path = tmp_path / "highlights.pdf"
+    doc.save(path)
+    parsed = parse_pdf(path, "b" * 64, tmp_path / "crops", IngestSettings(ocr=False))
+    titles = [e.text for e in parsed.elements if e.kind == ElementKind.TITLE]
+    assert titles == ["Highlights", "SUMMARY"]
+    items = [e.text for e in parsed.elements if e.kind == ElementKind.LIST]
+    assert items == [
+        "• Covalent K-Ras(G12C) inhibitors give rise to chemically modified cancer neoepitopes",
+        "• Bispecific antibodies induce T cell-mediated killing of KRAS G12C mutant cells",
+    ]
+    body = next(e for e in parsed.elements if e.text.startswith("Immunotargeting"))
+    assert body.section == "SUMMARY"

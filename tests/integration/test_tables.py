@@ -1,0 +1,76 @@
+"""Captioned tables become table elements with Markdown: the caption set under the table in its block (the
+ACM/CHI style), a running head just above a table, and a table with neither rules nor clean alignment."""
+
+from __future__ import annotations
+
+import pytest
+
+from paperlens.config import IngestSettings
+from paperlens.ingest.layout.extract import split_at_captions
+from paperlens.ingest.parse import parse_pdf
+from paperlens.models import ElementKind
+
+
+def _line(text: str, y: float, size: float, font: str) -> dict:
+    return {"bbox": (54.0, y, 296.0, y + size), "dir": (1.0, 0.0), "spans": [
+        {"text": text, "size": size, "font": font, "flags": 16 if "Bold" in font else 0}
+    ]}  # fmt: skip
+
+
+def test_a_caption_in_another_typeface_starts_a_block_of_its_own():
+    raw = {"type": 0, "bbox": (54.0, 85.0, 296.0, 230.0), "lines": [
+        _line("Action P1 P2 AVG", 85, 8.0, "LinLibertineTB"),
+        _line("Paper Opens 77 48 39.3", 96, 8.0, "LinLibertineT"),
+        _line("Table 2: Usage statistics from the field study.", 198, 9.0, "LinLibertineTB"),
+        _line("Participants were actively engaged.", 208, 9.0, "LinLibertineTB"),
+    ]}  # fmt: skip
+    table, caption = split_at_captions(raw)
+    assert [len(table["lines"]), len(caption["lines"])] == [2, 2]
+    assert caption["bbox"] == (54.0, 198.0, 296.0, 217.0) and table["bbox"][3] == 104.0
+
+
+def test_the_same_words_in_the_running_texts_typeface_do_not_split():
+    raw = {"type": 0, "bbox": (54.0, 85.0, 296.0, 120.0), "lines": [
+        _line("the results are summarised in the table below, and", 85, 9.0, "Times"),
+        _line("Table 2: lists them per participant.", 96, 9.0, "Times"),
+    ]}  # fmt: skip
+    assert split_at_captions(raw) == [raw]
+
+
+def _tables(parsed, page: int) -> list:
+    return [e for e in parsed.elements if e.kind == ElementKind.TABLE and e.page == page]
+
+
+def test_chi_tables_with_the_caption_below_have_markdown(bench_papers, tmp_path):
+    path = bench_papers / "2302.07302v1.pdf"
+    parsed = parse_pdf(path, "chi", tmp_path / "crops", IngestSettings())
+    (first,) = _tables(parsed, 11)
+    (second,) = _tables(parsed, 12)
+    assert first.caption.startswith("Table 1: Literature review topics")
+    # (A wrapped cell's last word may fall into a column of its own: the text strategy sees a gap there.)
+    assert first.markdown.splitlines()[0].startswith("| ID | Literature Review Topics |")
+    assert "| P6 | Solving math problems with neurosymbolic |" in first.markdown
+    assert "CHI ’23" not in first.text  # the running head above the table stays out of it
+    assert first.bbox[0] > 300  # in the right-hand column only
+    assert second.caption.startswith("Table 2: Usage statistics")
+    assert second.markdown.splitlines()[0].startswith("| Action | P1 | P2 | P3 |")
+    assert "| Paper Opens | 77 | 48 | 17 | 33 | 33 | 28 | 39.3 | 21.0 |" in second.markdown
+
+
+def test_a_table_without_rules_is_read_by_the_layout_aware_finder(bench_papers, tmp_path):
+    path = bench_papers / "test-uu.pdf"
+    parsed = parse_pdf(path, "uu", tmp_path / "crops", IngestSettings())
+    table = next(e for e in _tables(parsed, 1) if e.meta.get("label") == ["table", 1])
+    assert table.markdown is not None
+    header = table.markdown.splitlines()[0]
+    assert header.startswith("| Field | Task | Dataset | SOTA |")
+    assert "| JNLPBA (Collier and Kim, 2004) | 78.58 | 74.05 | 76.09 | 75.77 | 77.28 |" in table.markdown
+
+
+@pytest.mark.parametrize("name", ["1903.10676.pdf", "2020.acl-main.447.pdf", "papermage.pdf"])
+def test_every_captioned_table_of_a_paper_has_markdown(bench_papers, tmp_path, name):
+    parsed = parse_pdf(bench_papers / name, name, tmp_path / "crops", IngestSettings())
+    captioned = [e for e in parsed.elements if e.kind == ElementKind.TABLE and e.caption]
+    assert captioned and all(e.markdown for e in captioned), [
+        e.caption[:40] for e in captioned if not e.markdown
+    ]
