@@ -20,8 +20,7 @@ import numpy as np
 from paperlens.config import RerankSettings, RetrieveSettings
 from paperlens.errors import BackendUnavailableError, BadInputError
 from paperlens.index.embed.base import Embedder, ImageEmbedder
-from paperlens.index.store import Store
-from paperlens.index.vectors import VectorIndex
+from paperlens.index.store import Store, VectorSearch
 from paperlens.models import VISUAL_KINDS, Chunk, Hit
 from paperlens.retrieve.fusion import dedup_by_key, reciprocal_rank_fusion, weighted_score_fusion
 from paperlens.retrieve.local_keyword import local_keyword_scores
@@ -63,12 +62,12 @@ def element_key(chunk: Chunk) -> str:
 @dataclass
 class Retriever:
     store: Store
-    vectors: VectorIndex
+    vectors: VectorSearch
     embedder: Embedder
     settings: RetrieveSettings
     rerank_settings: RerankSettings = field(default_factory=RerankSettings)
     reranker: Reranker | None = None
-    image_vectors: VectorIndex | None = None  # CLIP vectors of visual chunks' crops, keyed by chunk id
+    image_vectors: VectorSearch | None = None  # CLIP vectors of visual chunks' crops, keyed by chunk id
     image_embedder: ImageEmbedder | None = None
     # Runs the keyword search beside the query embedding: SQLite and torch both release the GIL, so the FTS5
     # query (5 ms at 100k chunks idle, 13 ms on a busy host) overlaps the embedding (benchmarks/search_latency.py:

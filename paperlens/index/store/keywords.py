@@ -1,0 +1,46 @@
+"""How a question becomes a keyword query: the one place both keyword indexes (FTS5, Postgres full text) and
+the candidates' own rescoring (retrieve/local_keyword.py) take their words from."""
+
+from __future__ import annotations
+
+import re
+
+#: How FTS5 splits text into words; the candidates' own keyword scoring (retrieve/local_keyword.py) uses it too.
+FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
+#: The Postgres text search configuration of the ``tsv`` column and of every query against it (stemmed English;
+#: words of other scripts pass through lowercased, as FTS5's unicode61 leaves them).
+TS_CONFIG = "english"
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+# Words that carry no meaning in a question; dropping them keeps BM25 on the content words.
+_STOPWORDS = frozenset(
+    """a an and are as at be by can do does did for from has have how i in is it its of on or that the
+    their there these this to was were what when where which who whom why will with according paper
+    papers report shown show shows figure table""".split()
+)
+
+
+def query_terms(text: str) -> list[str]:
+    """The content words of a query, lowercased, unique, in order (at most 64)."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    terms = [w for w in words if w not in _STOPWORDS and (len(w) > 1 or w.isdigit())]
+    if not terms:
+        terms = words
+    return list(dict.fromkeys(terms))[:64]
+
+
+def fts_query(text: str) -> str | None:
+    """A safe FTS5 MATCH expression: content words, each quoted, OR-ed (BM25 ranks the overlap)."""
+    terms = query_terms(text)
+    if not terms:
+        return None
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+def ts_query(text: str) -> str | None:
+    """The same words as a Postgres ``to_tsquery`` expression: each quoted, OR-ed (``\\w+`` words hold no
+    quote or operator, so no word can inject tsquery syntax); the counterpart of :func:`fts_query`."""
+    terms = query_terms(text)
+    if not terms:
+        return None
+    return " | ".join(f"'{t}'" for t in terms)
