@@ -20,6 +20,7 @@ from paperlens.service import routes_documents, routes_query
 from paperlens.service.app_state import engine_of
 from paperlens.service.errors import install_error_handlers
 from paperlens.service.jobs import JobRunner
+from paperlens.service.urls import element_image_url
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def lifespan(app: FastAPI):
         own_engine = engine is None
         app.state.engine = engine or Engine(settings)
+        app.state.engine.retriever.image_url_for = element_image_url  # hits link to this API's crops
         app.state.runner = JobRunner(app.state.engine)
         app.state.runner.start()
         # The upload probe's fork server imports PyMuPDF; started now, the first upload does not wait on it.

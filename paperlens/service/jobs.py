@@ -196,11 +196,11 @@ class JobRunner:
             beat.join()
 
     def _run_claimed(self, job: Job) -> None:
-        last = {"stage": "parse", "progress": 0.0}
+        last: dict[str, Any] = {"stage": "parse", "progress": 0.0}
 
         def progress(stage: str, fraction: float) -> None:
             # Throttle writes: a stage change or a 1 % step, not every page.
-            if stage != last["stage"] or fraction - last["progress"] >= 0.01:
+            if stage != last["stage"] or fraction - float(last["progress"]) >= 0.01:
                 last.update(stage=stage, progress=fraction)
                 self.store.update_job(job.id, stage=stage, progress=fraction)
 

@@ -19,6 +19,7 @@ from paperlens.service.app_state import engine_of
 from paperlens.service.auth import Tenant, check_document_access, tenant_for
 from paperlens.service.jobs import job_wire
 from paperlens.service.uploads import OPENAPI_BODY, receive_pdf
+from paperlens.service.urls import element_image_url
 
 router = APIRouter(prefix="/v1", tags=["documents"])
 
@@ -56,7 +57,7 @@ def element_wire(element: Element) -> dict:
         "markdown": element.markdown,
         "description": element.description,
         "references": element.references,
-        "image_url": f"/v1/elements/{element.id}/image" if element.crop_path else None,
+        "image_url": element_image_url(element.id) if element.crop_path else None,
     }
 
 

@@ -139,6 +139,7 @@ async def _image_search(request: Request) -> tuple[ImageSearchForm, bytes]:
 async def search(request: Request, tenant: Tenant = Depends(tenant_for)):
     engine = engine_of(request)
     image: bytes | None = None
+    body: SearchRequest | ImageSearchForm
     if request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         body, image = await _image_search(request)
     else:

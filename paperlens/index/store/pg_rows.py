@@ -178,7 +178,8 @@ class PostgresRows(PostgresDatabase):
     def list_elements(
         self, document_id: str, kind: str | None = None, page: int | None = None
     ) -> list[Element]:
-        sql, args = "SELECT data FROM elements WHERE document_id = %s", [document_id]
+        sql = "SELECT data FROM elements WHERE document_id = %s"
+        args: list[object] = [document_id]
         if kind:
             sql += " AND kind = %s"
             args.append(kind)

@@ -8,7 +8,7 @@ found ``k`` allowed rows instead of returning too few, and a small allowed set i
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,7 +40,7 @@ class PgVectorIndex:
     ) -> str:
         return "loaded"
 
-    def add(self, ids: Iterable[int], vectors: np.ndarray) -> None:
+    def add(self, ids: Iterable[int], vectors: np.ndarray | Sequence[np.ndarray]) -> None:
         """Nothing: ``add_document`` stored the vectors with their chunks."""
 
     def remove(self, ids: Iterable[int]) -> int:
@@ -64,10 +64,10 @@ class PgVectorIndex:
             f"SELECT {self.id_column}, 1 - (embedding <=> %s) AS score FROM {self.table} {where}"
             " ORDER BY embedding <=> %s LIMIT %s"
         )
+        ef_search = max(int(self.ef_search), int(k))  # fewer candidates than k would return fewer than k rows
         with self._db._connection() as conn:
-            conn.execute(f"SET LOCAL hnsw.ef_search = {max(int(self.ef_search), int(k))}")
-            if allowed_ids is not None:
-                conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+            if ef_search != self._db.settings.hnsw_ef_search:  # else the session already has it (pg_db)
+                conn.execute(f"SET LOCAL hnsw.ef_search = {ef_search}")
             rows = conn.execute(sql, [vector, *args, vector, int(k)]).fetchall()
         ranked = [(int(r[0]), float(r[1])) for r in rows]
         ranked.sort(key=lambda item: -item[1])  # relaxed_order may return neighbours slightly out of order

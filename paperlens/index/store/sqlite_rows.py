@@ -135,7 +135,8 @@ class SQLiteRows(SQLiteDatabase):
     def list_elements(
         self, document_id: str, kind: str | None = None, page: int | None = None
     ) -> list[Element]:
-        sql, args = "SELECT data FROM elements WHERE document_id = ?", [document_id]
+        sql = "SELECT data FROM elements WHERE document_id = ?"
+        args: list[object] = [document_id]
         if kind:
             sql += " AND kind = ?"
             args.append(kind)
