@@ -102,6 +102,33 @@ def test_a_job_that_finished_is_never_claimed_again(postgres_url, tmp_path):
         store.close()
 
 
+def test_words_in_most_chunks_drop_out_of_a_keyword_query_that_has_rarer_ones(postgres_url, tmp_path):
+    import numpy as np
+
+    from paperlens.models import Chunk, Document
+
+    store = pg(postgres_url, tmp_path / "data")
+    try:
+        texts = [f"attention layer number {n}" for n in range(11)] + ["attention inside the encoder"]
+        chunks = [Chunk(document_id="d", page=1, bbox=(0, 0, 1, 1), text=t) for t in texts]
+        ids = store.add_document(
+            Document(id="d", title="t", pages=1, created_at=time.time()),
+            [],
+            chunks,
+            np.ones((len(chunks), 4), np.float32) / 2,
+        )
+        assert (
+            len(store.keyword_search("attention encoder", 50)) == 12
+        )  # no statistics yet: every word counts
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute("ANALYZE chunks")
+        store._common = (0.0, [])  # forget the cached (empty) list
+        assert [i for i, _ in store.keyword_search("attention encoder", 50)] == [ids[-1]]
+        assert len(store.keyword_search("attention", 50)) == 12  # nothing rarer: the common word stays
+    finally:
+        store.close()
+
+
 def test_an_unreachable_database_is_a_store_unavailable_error(tmp_path):
     url = f"host={tmp_path / 'no-server-here'} dbname=paperlens user=postgres"
     with pytest.raises(StoreUnavailableError) as info:

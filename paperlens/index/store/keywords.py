@@ -35,12 +35,3 @@ def fts_query(text: str) -> str | None:
     if not terms:
         return None
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-
-
-def ts_query(text: str) -> str | None:
-    """The same words as a Postgres ``to_tsquery`` expression: each quoted, OR-ed (``\\w+`` words hold no
-    quote or operator, so no word can inject tsquery syntax); the counterpart of :func:`fts_query`."""
-    terms = query_terms(text)
-    if not terms:
-        return None
-    return " | ".join(f"'{t}'" for t in terms)
