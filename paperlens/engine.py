@@ -24,8 +24,7 @@ from paperlens.generate import answer_question, build_generator
 from paperlens.index.embed import build_embedder
 from paperlens.index.embed.clip import build_image_embedder
 from paperlens.index.reembed import embedder_identity
-from paperlens.index.store import Store
-from paperlens.index.vectors import VectorIndex
+from paperlens.index.store import Store, VectorSearch, open_store
 from paperlens.ingest.chunk import chunk_elements
 from paperlens.ingest.isolate import parse_pdf_isolated
 from paperlens.ingest.parse import PARSER_VERSION
@@ -89,18 +88,18 @@ class Engine:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = Store(settings.db_path)
+        self.store: Store = open_store(settings)
         self.embedder = build_embedder(settings.embed, cache_dir=settings.cache_dir / "onnx")
         self._check_identity()
-        self.vectors = self._vector_index("text.faiss", self.embedder.dim)
+        self.vectors = self._vector_index("text", self.embedder.dim)
         state = self.vectors.load_or_rebuild(self.store.chunk_ids(), self.store.iter_vectors())
         if state == "rebuilt":
             log.warning("text vectors rebuilt from the store (%d vectors)", self.vectors.ntotal)
         # CLIP: crops of visuals in their own FAISS file, keyed by the visual's chunk id (None when disabled).
         self.image_embedder = build_image_embedder(settings.image_embed)
-        self.image_vectors: VectorIndex | None = None
+        self.image_vectors: VectorSearch | None = None
         if self.image_embedder is not None:
-            self.image_vectors = self._vector_index("image.faiss", self.image_embedder.dim)
+            self.image_vectors = self._vector_index("image", self.image_embedder.dim)
             self._open_image_index()
         self.retriever = Retriever(
             store=self.store,
@@ -141,8 +140,9 @@ class Engine:
                 " `paperlens reembed` to embed the stored chunks with the configured one."
             )
 
-    def _vector_index(self, name: str, dim: int) -> VectorIndex:
-        return VectorIndex.configured(self.settings.vectors_dir / name, dim, self.settings.retrieve)
+    def _vector_index(self, name: str, dim: int) -> VectorSearch:
+        # FAISS files under vectors/ (embedded store), or the pgvector columns of the shared store.
+        return self.store.vector_index(name, dim, self.settings.retrieve)
 
     def _open_image_index(self) -> None:
         """Make the CLIP vectors agree with the store and the configured CLIP model, then load FAISS.
@@ -160,7 +160,7 @@ class Engine:
         missing = self.store.visual_chunks_without_image_vectors()
         if missing:
             log.warning("embedding %d crops with CLIP (new, or CLIP model changed)", len(missing))
-            ids, vectors = self._embed_crops([self.settings.data_dir / crop for _, crop in missing])
+            ids, vectors = self._embed_crops([self._crop_file(crop) for _, crop in missing])
             self.store.add_image_vectors([missing[i][0] for i in ids], vectors)
         state = self.image_vectors.load_or_rebuild(
             self.store.image_vector_ids(), self.store.iter_image_vectors()
@@ -432,7 +432,11 @@ class Engine:
             element = self.store.get_element(hit.element_id)
         except NotFoundError:
             return None
-        return self.settings.data_dir / element.crop_path if element.crop_path else None
+        return self._crop_file(element.crop_path) if element.crop_path else None
+
+    def _crop_file(self, crop_path: str) -> Path:
+        """A local file of a crop (on a shared store, fetched from it when another replica ingested it)."""
+        return self.store.blob_path(crop_path) or self.settings.data_dir / crop_path
 
     def health(self) -> dict:
         ingest = self.settings.ingest
@@ -444,7 +448,11 @@ class Engine:
                 # "torch" after an ONNX export failed (the service tries it at startup); None: not applicable.
                 "query_runtime": getattr(self.embedder, "query_runtime", None),
             },
-            "keyword": {"name": "sqlite-fts5", "model": "bm25", "active": True},
+            "keyword": (
+                {"name": "sqlite-fts5", "model": "bm25", "active": True}
+                if self.store.backend == "embedded"
+                else {"name": "postgres-tsvector", "model": "ts_rank_cd", "active": True}
+            ),
             "image_embed": self._image_health(),
             "layout": {"name": ingest.layout, "model": f"parser v{PARSER_VERSION}", "active": True},
             "ocr": {"name": "rapidocr-onnxruntime", "model": "PP-OCR (bundled)", "active": ingest.ocr},
@@ -482,5 +490,6 @@ class Engine:
             "vectors": self.vectors.ntotal,
             "vector_index": self.vectors.kind,
             "image_vectors": self.image_vectors.ntotal if self.image_vectors is not None else 0,
+            "store": self.store.describe(),
             "backends": backends,
         }

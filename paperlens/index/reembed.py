@@ -19,8 +19,7 @@ import numpy as np
 from paperlens.config import Settings
 from paperlens.index.embed import build_embedder
 from paperlens.index.embed.base import Embedder
-from paperlens.index.store import Store
-from paperlens.index.vectors import VectorIndex
+from paperlens.index.store import open_store
 
 
 def embedder_identity(embedder: Embedder) -> dict:
@@ -32,7 +31,7 @@ def reembed(settings: Settings, progress: Callable[[int, int], None] | None = No
     """Re-embed every chunk in ``settings.data_dir`` with ``settings.embed``; rebuild the text FAISS file.
 
     ``progress(done, total)`` is called after each batch. Returns {"chunks", "before", "after"}."""
-    store = Store(settings.db_path)
+    store = open_store(settings)
     try:
         embedder = build_embedder(settings.embed)
         before = store.get_meta("index_identity")
@@ -51,7 +50,7 @@ def reembed(settings: Settings, progress: Callable[[int, int], None] | None = No
         path = settings.vectors_dir / "text.faiss"
         path.unlink(missing_ok=True)  # before the commit: see the module docstring
         store.replace_vectors(ids, vectors, {"index_identity": json.dumps(identity, sort_keys=True)})
-        index = VectorIndex.configured(path, embedder.dim, settings.retrieve)
+        index = store.vector_index("text", embedder.dim, settings.retrieve)
         index.load_or_rebuild(store.chunk_ids(), store.iter_vectors())
         return {"chunks": int(len(ids)), "before": json.loads(before) if before else None, "after": identity}
     finally:

@@ -17,9 +17,9 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -61,7 +61,7 @@ class VectorIndex:
             # threads (measured: 6x slower flat search on a busy 2-core machine), so this is set per process.
             faiss.omp_set_num_threads(threads)
 
-        self._faiss = faiss
+        self._faiss: Any = faiss  # its bundled stubs lag the SWIG API (selectors, IVF parameters)
         self.path = path
         self.dim = dim
         self.kind_setting: IndexKind = kind
@@ -173,7 +173,7 @@ class VectorIndex:
             replace_atomically(self.path, lambda tmp: self._faiss.write_index(self._index, tmp))
 
     # -- change ----------------------------------------------------------------------------------------
-    def add(self, ids: Iterable[int], vectors: np.ndarray) -> None:
+    def add(self, ids: Iterable[int], vectors: np.ndarray | Sequence[np.ndarray]) -> None:
         ids = np.asarray(list(ids), dtype=np.int64)
         if len(ids) == 0:
             return

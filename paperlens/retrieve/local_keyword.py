@@ -17,7 +17,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping
 
-from paperlens.index.store import FTS_TOKENIZE, fts_query
+from paperlens.index.store.keywords import FTS_TOKENIZE, fts_query
 
 
 def local_keyword_scores(query: str, texts: Mapping[int, str]) -> list[tuple[int, float]]:

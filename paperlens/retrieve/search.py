@@ -11,7 +11,7 @@ cross-encoder, and turned into hits.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -20,8 +20,7 @@ import numpy as np
 from paperlens.config import RerankSettings, RetrieveSettings
 from paperlens.errors import BackendUnavailableError, BadInputError
 from paperlens.index.embed.base import Embedder, ImageEmbedder
-from paperlens.index.store import Store
-from paperlens.index.vectors import VectorIndex
+from paperlens.index.store import Store, VectorSearch
 from paperlens.models import VISUAL_KINDS, Chunk, Hit
 from paperlens.retrieve.fusion import dedup_by_key, reciprocal_rank_fusion, weighted_score_fusion
 from paperlens.retrieve.local_keyword import local_keyword_scores
@@ -64,13 +63,16 @@ def element_key(chunk: Chunk) -> str:
 @dataclass
 class Retriever:
     store: Store
-    vectors: VectorIndex
+    vectors: VectorSearch
     embedder: Embedder
     settings: RetrieveSettings
     rerank_settings: RerankSettings = field(default_factory=RerankSettings)
     reranker: Reranker | None = None
-    image_vectors: VectorIndex | None = None  # CLIP vectors of visual chunks' crops, keyed by chunk id
+    image_vectors: VectorSearch | None = None  # CLIP vectors of visual chunks' crops, keyed by chunk id
     image_embedder: ImageEmbedder | None = None
+    # How a client fetches a visual hit's image. HTTP is the service's business: it sets this (service/urls.py);
+    # the CLI and the benchmark leave it None and their hits carry no URL.
+    image_url_for: Callable[[str], str] | None = None
     # Runs the keyword search beside the query embedding: SQLite and torch both release the GIL, so the FTS5
     # query (5 ms at 100k chunks idle, 13 ms on a busy host) overlaps the embedding (benchmarks/search_latency.py:
     # p95 about 4 ms lower). One thread is enough: keyword searches take the store's lock one at a time anyway.
@@ -152,7 +154,7 @@ class Retriever:
                 ranked["image"] = self._image_search(vector, limit, allowed)
                 weights["image"] = self.settings.image_weight
         if image is not None:
-            vector = self.image_embedder.embed_images([image])[0]  # type: ignore[union-attr]
+            vector = self.image_embedder.embed_images([image])[0]  # type: ignore[union-attr,list-item]
             ranked["image_query"] = self._image_search(vector, limit, allowed)
             weights["image_query"] = self.settings.image_query_weight
         return ranked, weights
@@ -245,7 +247,11 @@ class Retriever:
                     element_id=element_id,
                     section=chunk.section,
                     title=titles.get(chunk.document_id, ""),
-                    image_url=f"/v1/elements/{element_id}/image" if visual and element_id else None,
+                    image_url=(
+                        self.image_url_for(element_id)
+                        if visual and element_id and self.image_url_for
+                        else None
+                    ),
                     sources=ranks,
                 )
             )

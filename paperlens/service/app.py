@@ -8,16 +8,19 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from paperlens import __version__
 from paperlens.config import Settings, load_settings
 from paperlens.engine import Engine
+from paperlens.errors import StoreUnavailableError
 from paperlens.ingest.probe import warm_up as warm_up_probe
 from paperlens.service import routes_documents, routes_query
+from paperlens.service.app_state import engine_of
 from paperlens.service.errors import install_error_handlers
 from paperlens.service.jobs import JobRunner
+from paperlens.service.urls import element_image_url
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def lifespan(app: FastAPI):
         own_engine = engine is None
         app.state.engine = engine or Engine(settings)
+        app.state.engine.retriever.image_url_for = element_image_url  # hits link to this API's crops
         app.state.runner = JobRunner(app.state.engine)
         app.state.runner.start()
         # The upload probe's fork server imports PyMuPDF; started now, the first upload does not wait on it.
@@ -77,13 +81,29 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(routes_documents.router)
     app.include_router(routes_query.router)
 
-    @app.get("/v1/health", tags=["system"], summary="Which backends are active, with which models")
+    @app.get(
+        "/v1/health",
+        tags=["system"],
+        summary="Which backends are active, with which models; which store, and whether it can be reached",
+        responses={503: {"description": "the store cannot be reached (code store_unavailable)"}},
+    )
     def health(request: Request):
-        report = request.app.state.engine.health()
+        engine = engine_of(request)
+        try:
+            report = engine.health()
+        except StoreUnavailableError as exc:
+            # A load balancer takes this replica out of rotation; the body says why.
+            body = {
+                "status": "unavailable",
+                "version": __version__,
+                "store": engine.store.describe(),
+                "error": {"code": exc.code, "message": exc.message},
+            }
+            return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
         if request.app.state.settings.api_keys:
             # Health answers without a key (load balancers, the web page), so with tenants it must not tell
-            # anyone how much the others have stored: backends only.
-            report = {k: v for k, v in report.items() if k in ("status", "version", "backends")}
+            # anyone how much the others have stored: backends and store kind only.
+            report = {k: v for k, v in report.items() if k in ("status", "version", "backends", "store")}
         return report
 
     if (STATIC_DIR / "index.html").is_file():

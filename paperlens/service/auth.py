@@ -34,13 +34,11 @@ _NAMED = re.compile(r"^([A-Za-z0-9_-]{1,64}):(.+)$")
 
 class UnauthorizedError(PaperlensError):
     code = "unauthorized"
-    http_status = 401
     headers = {"WWW-Authenticate": 'Bearer realm="paperlens"'}
 
 
 class ForbiddenError(PaperlensError):
     code = "forbidden"
-    http_status = 403
 
 
 @dataclass(frozen=True)

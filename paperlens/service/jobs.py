@@ -1,4 +1,4 @@
-"""The ingestion job runner: one background thread takes queued jobs from SQLite, oldest first.
+"""The ingestion job runner: one background thread per process claims queued jobs from the store, oldest first.
 
 Jobs live in the store, not in memory, so a restart finds what was queued or running and carries on:
 - a job that was running when the process died is queued again, up to ``MAX_ATTEMPTS`` (a PDF that kills the
@@ -7,6 +7,11 @@ Jobs live in the store, not in memory, so a restart finds what was queued or run
   succeeded, since the store's single transaction is what makes a document exist;
 - what a killed process left half-written (upload temp files, PDFs of failed jobs, crops of documents that
   never committed) is swept, so nothing stored grows without an owner.
+
+On a shared store (Postgres) several replicas run this loop against one queue: each claim is exclusive and is a
+lease that a heartbeat thread renews while the job runs; a replica that dies stops renewing, and another one
+takes the job over when the lease runs out (counted as one more attempt). The upload travels as a blob, so
+the replica that takes over needs nothing from the one that died.
 """
 
 from __future__ import annotations
@@ -14,21 +19,41 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
 import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from paperlens.engine import Engine
 from paperlens.errors import PaperlensError, QueueFullError
 from paperlens.index.store import Job
+from paperlens.index.store.base import upload_key
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 #: Seconds a client is told to wait when the queue is full (the Retry-After header).
 RETRY_AFTER_S = 5
-_TEMP_PATTERNS = (".upload-*.part", "*.pdf.tmp")
+_TEMP_PATTERNS = (".upload-*.part", "*.pdf.tmp", "*.pdf.*.tmp")
+
+
+def job_wire(job: Job) -> dict[str, Any]:
+    """A job as the API shows it (``GET /v1/jobs/{id}``)."""
+    error = {"code": job.error_code, "message": job.error_message} if job.error_code else None
+    return {
+        "id": job.id,
+        "document_id": job.document_id,
+        "status": job.status,
+        "stage": job.stage,
+        "progress": round(job.progress, 4),
+        "attempts": job.attempts,  # > 1: it was retried after an interrupted run
+        "error": error,
+        "filename": job.filename,
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+    }
 
 
 class JobRunner:
@@ -36,6 +61,9 @@ class JobRunner:
         self.engine = engine
         self.store = engine.store
         self.settings = engine.settings
+        # Who holds a lease on the shared queue: host, process and this runner (a restart is a new worker).
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease_s = self.settings.store.job_lease_s
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -122,6 +150,8 @@ class JobRunner:
             final = self.settings.uploads_dir / f"{document_id}.pdf"
             os.replace(received, final)
             try:
+                # On a shared store the PDF goes into it too: whichever replica claims the job reads it there.
+                self.store.put_blob(upload_key(document_id), document_id, final)
                 job = self.store.create_job(uuid.uuid4().hex, document_id, str(final), filename, collection)
             except BaseException:
                 final.unlink(missing_ok=True)
@@ -133,7 +163,7 @@ class JobRunner:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                job = self.store.next_queued_job()
+                job = self.store.claim_job(self.worker, self.lease_s, MAX_ATTEMPTS)
                 if job is None:
                     self.engine.flush_vectors()  # the queue is empty: write what the last jobs added
                     self._wake.wait(1.0)
@@ -144,20 +174,39 @@ class JobRunner:
                 log.exception("the job runner hit an error; continuing")
                 time.sleep(1.0)
 
+    def _heartbeat(self, job: Job, done: threading.Event) -> None:
+        """Renew the job's lease every third of it until ``done``; a lost lease is logged (another replica
+        took the job over: both may finish it, and the store keeps one document)."""
+        while not done.wait(self.lease_s / 3):
+            try:
+                if not self.store.renew_lease(job.id, self.worker, self.lease_s):
+                    log.warning("job %s: lease lost to another worker", job.id)
+                    return
+            except Exception:  # the store is briefly unreachable: try again at the next beat
+                log.warning("job %s: could not renew the lease", job.id, exc_info=True)
+
     def _run(self, job: Job) -> None:
-        self.store.update_job(
-            job.id, status="running", stage="parse", progress=0.0, attempts=job.attempts + 1
-        )
-        last = {"stage": "parse", "progress": 0.0}
+        done = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(job, done), name="paperlens-lease", daemon=True)
+        beat.start()
+        try:
+            self._run_claimed(job)
+        finally:
+            done.set()
+            beat.join()
+
+    def _run_claimed(self, job: Job) -> None:
+        last: dict[str, Any] = {"stage": "parse", "progress": 0.0}
 
         def progress(stage: str, fraction: float) -> None:
             # Throttle writes: a stage change or a 1 % step, not every page.
-            if stage != last["stage"] or fraction - last["progress"] >= 0.01:
+            if stage != last["stage"] or fraction - float(last["progress"]) >= 0.01:
                 last.update(stage=stage, progress=fraction)
                 self.store.update_job(job.id, stage=stage, progress=fraction)
 
-        upload = Path(job.upload_path)
         try:
+            # The PDF from this replica's disk, or fetched from the shared store (another replica took it in).
+            upload = self.store.blob_path(upload_key(job.document_id)) or Path(job.upload_path)
             if not upload.is_file() and not self.store.has_document(job.document_id):
                 raise PaperlensError("the uploaded file is gone; upload it again", code="upload_missing")
             self.engine.ingest_path(
@@ -181,3 +230,4 @@ class JobRunner:
         self.store.update_job(job.id, status="failed", stage="failed", error_code=code, error_message=message)
         if not self.store.has_document(job.document_id):
             Path(job.upload_path).unlink(missing_ok=True)
+            self.store.delete_blob(upload_key(job.document_id))

@@ -12,10 +12,14 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 
 from paperlens.engine import Engine, document_hasher
 from paperlens.errors import NotFoundError
+from paperlens.index.store.base import upload_key
 from paperlens.ingest.probe import probe_pdf
 from paperlens.models import Document, Element, ElementKind
+from paperlens.service.app_state import engine_of
 from paperlens.service.auth import Tenant, check_document_access, tenant_for
+from paperlens.service.jobs import job_wire
 from paperlens.service.uploads import OPENAPI_BODY, receive_pdf
+from paperlens.service.urls import element_image_url
 
 router = APIRouter(prefix="/v1", tags=["documents"])
 
@@ -23,10 +27,6 @@ router = APIRouter(prefix="/v1", tags=["documents"])
 _render_lock = threading.Lock()
 # Each probe is a short-lived process; a burst of uploads opens a few at a time, not one per request.
 _probe_slots = threading.BoundedSemaphore(max(2, min(8, os.cpu_count() or 2)))
-
-
-def engine_of(request: Request) -> Engine:
-    return request.app.state.engine
 
 
 def _document_wire(engine: Engine, doc: Document) -> dict:
@@ -57,7 +57,7 @@ def element_wire(element: Element) -> dict:
         "markdown": element.markdown,
         "description": element.description,
         "references": element.references,
-        "image_url": f"/v1/elements/{element.id}/image" if element.crop_path else None,
+        "image_url": element_image_url(element.id) if element.crop_path else None,
     }
 
 
@@ -122,14 +122,14 @@ ACTIVE_JOB_STATUSES = ("queued", "running")
 def list_active_jobs(request: Request, tenant: Tenant = Depends(tenant_for)):
     jobs = engine_of(request).store.list_jobs(ACTIVE_JOB_STATUSES)
     visible = [j for j in jobs if tenant.visible is None or j.collection in tenant.visible]
-    return {"jobs": [j.to_wire() for j in visible]}
+    return {"jobs": [job_wire(j) for j in visible]}
 
 
 @router.get("/jobs/{job_id}", summary="Status and progress of an ingestion job")
 def get_job(job_id: str, request: Request, tenant: Tenant = Depends(tenant_for)):
     job = engine_of(request).store.get_job(job_id)
     check_document_access(tenant, job.collection)
-    return job.to_wire()
+    return job_wire(job)
 
 
 @router.get("/documents", summary="List documents")
@@ -185,10 +185,12 @@ def element_image(element_id: str, request: Request, tenant: Tenant = Depends(te
     _visible_document(engine, tenant, element.document_id)
     if not element.crop_path:
         raise NotFoundError(f"element {element_id} has no image")
-    path = (engine.settings.data_dir / element.crop_path).resolve()
-    if not path.is_relative_to(engine.settings.data_dir.resolve()) or not path.is_file():
-        raise NotFoundError(f"the image of element {element_id} is missing")
-    return FileResponse(path, media_type="image/png")
+    try:
+        # From this replica's disk, or from the shared store when another replica ingested the document.
+        png = engine.store.read_blob(element.crop_path)
+    except NotFoundError:
+        raise NotFoundError(f"the image of element {element_id} is missing") from None
+    return Response(png, media_type="image/png")
 
 
 @router.get(
@@ -207,8 +209,8 @@ def page_image(
     doc = _visible_document(engine, tenant, document_id)
     if not 1 <= page <= doc.pages:
         raise NotFoundError(f"document {document_id} has pages 1..{doc.pages}")
-    pdf = engine.settings.uploads_dir / f"{document_id}.pdf"
-    if not pdf.is_file():
+    pdf = engine.store.blob_path(upload_key(document_id))
+    if pdf is None:
         raise NotFoundError("the original PDF of this document is not stored")
     import pymupdf
 

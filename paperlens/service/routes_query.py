@@ -16,15 +16,12 @@ from paperlens.engine import Engine
 from paperlens.errors import BadInputError, ImageTooLargeError, PaperlensError
 from paperlens.generate import sse_format, stream_answer
 from paperlens.models import ElementKind
+from paperlens.service.app_state import engine_of
 from paperlens.service.auth import Tenant, tenant_for
 from paperlens.service.schemas import AskRequest, SearchRequest
 from paperlens.service.uploads import capped_body
 
 router = APIRouter(prefix="/v1", tags=["query"])
-
-
-def _engine(request: Request) -> Engine:
-    return request.app.state.engine
 
 
 def _hit_wire(hit) -> dict:
@@ -140,21 +137,22 @@ async def _image_search(request: Request) -> tuple[ImageSearchForm, bytes]:
     openapi_extra=_search_openapi(),
 )
 async def search(request: Request, tenant: Tenant = Depends(tenant_for)):
-    engine = _engine(request)
+    engine = engine_of(request)
     image: bytes | None = None
+    body: SearchRequest | ImageSearchForm
     if request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         body, image = await _image_search(request)
     else:
         body = await _json_search(request)
     hits = await asyncio.to_thread(
         engine.search,
-        body.query,
-        body.k,
-        body.document_ids,
-        body.kinds,
-        body.pages,
-        tenant.visible,
-        image,
+        query=body.query,
+        k=body.k,
+        document_ids=body.document_ids,
+        kinds=body.kinds,
+        pages=body.pages,
+        collections=tenant.visible,
+        image=image,
     )
     return {"hits": [_hit_wire(h) for h in hits]}
 
@@ -186,12 +184,18 @@ def _stream_events(engine: Engine, body: AskRequest, tenant: Tenant) -> Iterator
     responses={200: {"content": {"application/json": {}, "text/event-stream": {}}}},
 )
 async def ask(body: AskRequest, request: Request, tenant: Tenant = Depends(tenant_for)):
-    engine = _engine(request)
+    engine = engine_of(request)
     if body.stream:
         return StreamingResponse(
             _stream_events(engine, body, tenant),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    answer = await asyncio.to_thread(engine.ask, body.question, body.k, body.document_ids, tenant.visible)
+    answer = await asyncio.to_thread(
+        engine.ask,
+        question=body.question,
+        k=body.k,
+        document_ids=body.document_ids,
+        collections=tenant.visible,
+    )
     return answer.model_dump(mode="json")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -131,7 +131,7 @@ class _FilePart:
 
 async def capped_body(
     request: Request, limit: int, too_large: Callable[[], Exception]
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """The request body, refused with ``too_large()`` once it is known to pass ``limit`` plus the multipart
     envelope: from a declared Content-Length before a byte is read, else (a lying or absent Content-Length)
     while it streams in. The rest of an oversized body is never read."""
@@ -167,7 +167,7 @@ async def receive_pdf(request: Request, dest_dir: Path, limit: int, hasher) -> R
     try:
         with open(tmp, "wb") as out:
             part = _FilePart(out, hasher, limit)
-            parser = MultipartParser(boundary, part.callbacks())
+            parser = MultipartParser(boundary, part.callbacks())  # type: ignore[arg-type]  # a plain dict of them
             async for chunk in body:
                 parser.write(chunk)
             parser.finalize()

@@ -22,6 +22,7 @@ from paperlens.generate.choose import llm_choose
 from paperlens.generate.openai import OpenAIGenerator
 from paperlens.generate.prompts import build_messages
 from paperlens.models import ElementKind, Hit
+from paperlens.service.errors import status_for
 
 CHAT = "/v1/chat/completions"
 
@@ -152,7 +153,7 @@ def test_a_server_error_that_persists_is_model_server_unavailable_after_bounded_
     standin.fail(CHAT, *[Fault(status=500)] * 3)
     with pytest.raises(ModelServerUnavailableError, match="HTTP 500") as info:
         answer_question(QUESTION, EVIDENCE, _generator(standin, max_retries=1))
-    assert info.value.code == "model_server_unavailable" and info.value.http_status == 503
+    assert info.value.code == "model_server_unavailable" and status_for(info.value) == 503
     assert len(standin.requests_to(CHAT)) == 2  # one try and one retry, then it stops
 
 
@@ -160,7 +161,7 @@ def test_a_timeout_is_model_server_timeout(standin):
     standin.fail(CHAT, Fault(delay_s=2.0))
     with pytest.raises(ModelServerTimeoutError) as info:
         answer_question(QUESTION, EVIDENCE, _generator(standin, timeout_s=0.5, max_retries=0))
-    assert info.value.code == "model_server_timeout" and info.value.http_status == 504
+    assert info.value.code == "model_server_timeout" and status_for(info.value) == 504
 
 
 def test_malformed_json_is_a_bad_reply_whole_or_streamed(standin):
@@ -168,7 +169,7 @@ def test_malformed_json_is_a_bad_reply_whole_or_streamed(standin):
     standin.fail(CHAT, Fault(malformed=True))
     with pytest.raises(ModelServerBadReplyError) as info:
         generator.chat([{"role": "user", "content": "hi"}])
-    assert info.value.code == "model_server_bad_reply" and info.value.http_status == 502
+    assert info.value.code == "model_server_bad_reply" and status_for(info.value) == 502
 
     standin.fail(CHAT, Fault(malformed=True))
     events = list(stream_answer(QUESTION, EVIDENCE, generator))

@@ -24,6 +24,7 @@ from paperlens.config import IngestSettings
 from paperlens.errors import CorruptPdfError, EncryptedPdfError, ParseFailedError
 from paperlens.ingest.isolate import parse_pdf_isolated
 from paperlens.models import ElementKind
+from paperlens.service.errors import status_for
 
 
 def hanging_parser(path, document_id, crops_dir, settings, progress=None, fallback_title=""):
@@ -105,7 +106,7 @@ def test_unusable_pdfs_fail_with_their_own_typed_error(tmp_path, make, error, co
     path = make(tmp_path / "bad.pdf")
     with pytest.raises(error) as info:
         parse_pdf_isolated(path, "4" * 64, tmp_path / "crops", IngestSettings())
-    assert info.value.code == code and info.value.http_status < 500
+    assert info.value.code == code and status_for(info.value) < 500
 
 
 def test_encrypted_pdf_without_a_user_password_is_parsed(tmp_path):

@@ -43,7 +43,7 @@ def test_the_retriever_returns_documents_with_where_they_came_from(indexed):
     table = next(d for d in docs if d.metadata["kind"] == "table")
     assert table.metadata["document_id"] == document_id and table.metadata["page"] == paper.table.page
     assert table.metadata["title"] == paper.title and len(table.metadata["bbox"]) == 4
-    assert table.metadata["image_url"].startswith("/v1/elements/")
+    assert table.metadata["image_url"] is None  # in process there is no server to fetch a crop from
     assert table.metadata["source"] == f"{paper.title}, page {paper.table.page}"
 
     only_tables = PaperlensRetriever(engine=engine, k=4, kinds=["table"]).invoke(TABLE_QUERY)

@@ -12,7 +12,7 @@ from tiny_rerank import TRIPLES, build_tiny_cross_encoder
 
 from paperlens.config import RerankSettings, RetrieveSettings, load_settings
 from paperlens.errors import BackendUnavailableError
-from paperlens.index.store import Store
+from paperlens.index.store import EmbeddedStore
 from paperlens.index.vectors import VectorIndex
 from paperlens.models import Chunk, Document, Element, ElementKind
 from paperlens.retrieve.rerank import Reranker, build_reranker
@@ -49,7 +49,7 @@ def test_loaded_scores_are_the_trained_models_logits(tiny, reranker):
 
 
 def _store_with(tmp_path, texts: list[str]):
-    store = Store(tmp_path / "db.sqlite3")
+    store = EmbeddedStore(tmp_path / "db.sqlite3")
     embedder = HashEmbedder()
     vectors = VectorIndex(tmp_path / "text.faiss", embedder.dim)
     elements = [

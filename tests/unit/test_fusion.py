@@ -10,7 +10,7 @@ from hash_embedder import HashEmbedder
 
 from paperlens.config import RetrieveSettings
 from paperlens.errors import BadInputError
-from paperlens.index.store import Store
+from paperlens.index.store import EmbeddedStore
 from paperlens.index.vectors import VectorIndex
 from paperlens.models import Chunk, Document, Element, ElementKind
 from paperlens.retrieve.fusion import dedup_by_key, reciprocal_rank_fusion, weighted_score_fusion
@@ -108,7 +108,7 @@ def _chunk(doc: str, page: int, kind: ElementKind, text: str, element: str) -> C
 @pytest.fixture
 def retriever(tmp_path):
     """Two documents in two collections, text and visual chunks on several pages, all about 'attention'."""
-    store = Store(tmp_path / "db.sqlite3")
+    store = EmbeddedStore(tmp_path / "db.sqlite3")
     embedder = HashEmbedder()
     vectors = VectorIndex(tmp_path / "text.faiss", embedder.dim)
     layout = {
@@ -182,7 +182,7 @@ def test_filters_apply_to_every_retriever(retriever, filters, expected):
 
 
 def test_two_chunks_of_one_element_come_back_once(tmp_path):
-    store = Store(tmp_path / "db.sqlite3")
+    store = EmbeddedStore(tmp_path / "db.sqlite3")
     embedder = HashEmbedder()
     vectors = VectorIndex(tmp_path / "text.faiss", embedder.dim)
     element = Element(id="e-fig", document_id="d", page=1, bbox=(0, 0, 1, 1), kind=ElementKind.FIGURE)
@@ -229,7 +229,7 @@ def test_a_page_the_question_names_comes_first_in_a_document_scoped_search(retri
 
 
 def test_a_reference_list_ranks_below_the_body_text_it_shares_words_with(tmp_path):
-    store = Store(tmp_path / "db.sqlite3")
+    store = EmbeddedStore(tmp_path / "db.sqlite3")
     embedder = HashEmbedder()
     vectors = VectorIndex(tmp_path / "text.faiss", embedder.dim)
     bibliography = (

@@ -10,7 +10,7 @@ import time
 from hash_embedder import HashEmbedder
 
 from paperlens.config import RetrieveSettings
-from paperlens.index.store import Store
+from paperlens.index.store import EmbeddedStore
 from paperlens.index.vectors import VectorIndex
 from paperlens.models import Chunk, Document, ElementKind
 from paperlens.retrieve.local_keyword import local_keyword_scores
@@ -40,7 +40,7 @@ def test_words_are_stemmed_like_the_keyword_index_and_no_match_is_no_score():
 
 def _library(tmp_path):
     """Paper "acin" (every chunk says lwoffii) among papers where "evolved" and "resistant" are common words."""
-    store = Store(tmp_path / "db.sqlite3")
+    store = EmbeddedStore(tmp_path / "db.sqlite3")
     embedder = HashEmbedder()
     vectors = VectorIndex(tmp_path / "text.faiss", embedder.dim)
     papers = {

