@@ -85,7 +85,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     collection TEXT NOT NULL DEFAULT 'default',
     attempts INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    timings TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs(status, created_at);
 """
@@ -114,6 +115,7 @@ class Job:
     attempts: int
     created_at: float
     updated_at: float
+    timings: str | None = None  # JSON {stage: seconds} of the ingestion
 
     def to_wire(self) -> dict:
         error = {"code": self.error_code, "message": self.error_message} if self.error_code else None
@@ -128,6 +130,7 @@ class Job:
             "filename": self.filename,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
+            "timings": json.loads(self.timings) if self.timings else {},
         }
 
 
@@ -158,6 +161,9 @@ class Store:
         self._conn.execute("PRAGMA busy_timeout=10000")
         with self._lock:
             self._conn.executescript(_SCHEMA)
+            columns = {r["name"] for r in self._conn.execute("PRAGMA table_info(jobs)")}
+            if "timings" not in columns:  # a library made before jobs kept their stage timings
+                self._conn.execute("ALTER TABLE jobs ADD COLUMN timings TEXT")
             if self.get_meta("schema_version") is None:
                 self.set_meta("schema_version", str(SCHEMA_VERSION))
 

@@ -11,6 +11,7 @@ Jobs live in the store, not in memory, so a restart finds what was queued or run
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -161,7 +162,11 @@ class JobRunner:
             if not upload.is_file() and not self.store.has_document(job.document_id):
                 raise PaperlensError("the uploaded file is gone; upload it again", code="upload_missing")
             self.engine.ingest_path(
-                upload, progress=progress, collection=job.collection, filename=job.filename
+                upload,
+                progress=progress,
+                collection=job.collection,
+                filename=job.filename,
+                on_timings=lambda timings: self.store.update_job(job.id, timings=json.dumps(timings)),
             )
         except PaperlensError as exc:
             log.warning("job %s failed: %s: %s", job.id, exc.code, exc.message)
