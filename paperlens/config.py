@@ -112,6 +112,13 @@ class EmbedSettings(_Section):
         description="what runs the encoder for a search query: 'onnx' (ONNX Runtime, exported from the "
         "loaded model; falls back to torch when the model cannot be exported) or 'torch'",
     )
+    # Passages through the same exported graph, batched longest first (issue 29; measured in
+    # benchmarks/ingest_throughput.py).
+    passage_runtime: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description="what runs the encoder for ingested passages: 'onnx' (batched, sorted by length; falls "
+        "back to torch when the model cannot be exported) or 'torch'",
+    )
 
 
 class ImageEmbedSettings(_Section):

@@ -216,6 +216,53 @@ class WorkerPool:
                 code = message[3] if len(message) > 3 else None
                 raise errors.error_class_named(message[1], errors.ParseFailedError)(message[2], code=code)
 
+    def map_shares(
+        self,
+        fn: Callable[..., Any],
+        shares: list[Any],
+        *args: Any,
+        timeout_s: float,
+        per_unit_timeout_s: float = 0.0,
+        progress: ProgressFn | None = None,
+    ) -> list[Any]:
+        """``fn(share, *args, progress=...)`` for each share, side by side in the pool's workers; results in
+        share order. ``progress(done, total)`` sums the shares' own counts. The first error is raised."""
+        done = [0] * len(shares)
+        totals = [0] * len(shares)
+        lock = threading.Lock()
+        results: list[Any] = [None] * len(shares)
+        failures: list[BaseException] = []
+
+        def run(index: int) -> None:
+            def report(count: int, total: int) -> None:
+                with lock:
+                    done[index], totals[index] = count, total
+                    if progress:
+                        progress(sum(done), sum(totals))
+
+            try:
+                results[index] = self.run(
+                    fn,
+                    shares[index],
+                    *args,
+                    timeout_s=timeout_s,
+                    per_unit_timeout_s=per_unit_timeout_s,
+                    progress=report,
+                )
+            except BaseException as exc:  # re-raised in the caller's thread below
+                failures.append(exc)
+
+        threads = [
+            threading.Thread(target=run, args=(i,), name=f"paperlens-share-{i}") for i in range(len(shares))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failures:
+            raise failures[0]
+        return results
+
     def close(self) -> None:
         with self._cond:
             idle, self._idle = self._idle, []

@@ -7,7 +7,6 @@ often come without spaces; ``respace`` puts them back.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -113,7 +112,7 @@ def pages_needing_ocr(path: Path, settings: IngestSettings) -> list[int]:
 
 
 def ocr_pages(
-    path: Path, pages: list[int], dpi: int, settings: IngestSettings, progress: Callable | None = None
+    pages: list[int], path: Path, dpi: int, settings: IngestSettings, progress: Callable | None = None
 ) -> dict[int, OcrLines]:
     """OCR lines of the given pages (runs in a parser worker); ``progress(done, total)`` after each page."""
     from paperlens.ingest.parse import open_pdf
@@ -146,40 +145,16 @@ def ocr_document(
     if not pages:
         return {}
     shares = [pages[i :: pool.size] for i in range(min(pool.size, len(pages)))]
-    done = [0] * len(shares)
-    lock = threading.Lock()
     results: dict[int, OcrLines] = {}
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        def report(count: int, _total: int) -> None:
-            with lock:
-                done[index] = count
-                if progress:
-                    progress(sum(done), len(pages))
-
-        try:
-            found = pool.run(
-                ocr_pages,
-                Path(path),
-                shares[index],
-                settings.ocr_dpi,
-                settings,
-                timeout_s=settings.parse_timeout_s,
-                per_unit_timeout_s=settings.parse_timeout_per_page_s,
-                progress=report,
-            )
-        except BaseException as exc:  # re-raised in the caller's thread below
-            errors.append(exc)
-            return
-        with lock:
-            results.update(found)
-
-    threads = [threading.Thread(target=run, args=(i,), name=f"paperlens-ocr-{i}") for i in range(len(shares))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
+    for found in pool.map_shares(
+        ocr_pages,
+        shares,
+        Path(path),
+        settings.ocr_dpi,
+        settings,
+        timeout_s=settings.parse_timeout_s,
+        per_unit_timeout_s=settings.parse_timeout_per_page_s,
+        progress=progress,
+    ):
+        results.update(found)
     return results

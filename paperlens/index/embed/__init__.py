@@ -23,4 +23,5 @@ def build_embedder(settings: EmbedSettings, cache_dir: Path | None = None) -> Em
         query_threads=settings.query_threads,
         query_runtime=settings.query_runtime,
         cache_dir=cache_dir,
+        passage_runtime=settings.passage_runtime,
     )

@@ -11,6 +11,7 @@ from paperlens.config import Settings
 from paperlens.index.embed.base import Embedder
 from paperlens.ingest.describe.base import Describer
 from paperlens.ingest.executors.base import CountProgress
+from paperlens.ingest.executors.tasks import can_describe_in_workers, describe_share, shares_of
 from paperlens.ingest.isolate import parse_pdf_isolated, worker_pool
 from paperlens.ingest.ocr import ocr_document
 from paperlens.ingest.parse import ParsedDocument
@@ -50,12 +51,29 @@ class LocalExecutor:
         )
 
     def describe(self, elements: list[Element], progress: CountProgress) -> list[Element]:
+        """Visuals are described side by side in the warm workers when the backend can be built there (the
+        offline one: OCR of each crop, seconds per crop, the costliest stage on born-digital papers)."""
         from paperlens.ingest.describe import describe_elements
 
         assert self.describer is not None
-        return describe_elements(
-            elements, self.settings.data_dir, self.describer, self.settings.cache_dir / "describe", progress
-        )
+        cache_dir = self.settings.cache_dir / "describe"
+        visuals = [e for e in elements if e.is_visual and e.crop_path]
+        pool = self.pool
+        if pool.size < 2 or len(visuals) < 2 or not can_describe_in_workers(self.settings.describe):
+            return describe_elements(elements, self.settings.data_dir, self.describer, cache_dir, progress)
+        described: dict[str, Element] = {}
+        for share in pool.map_shares(
+            describe_share,
+            shares_of(visuals, pool.size),
+            self.settings.data_dir,
+            self.settings.describe.model_dump_json(),
+            cache_dir,
+            timeout_s=self.settings.ingest.parse_timeout_s,
+            per_unit_timeout_s=self.settings.ingest.parse_timeout_per_page_s,
+            progress=progress,
+        ):
+            described.update((e.id, e) for e in share)
+        return [described.get(e.id, e) for e in elements]
 
     def embed(self, texts: Sequence[str], progress: Callable[[float], None]) -> np.ndarray:
         return embed_in_batches(self.embedder, texts, self.settings.embed.batch_size, progress)

@@ -1,5 +1,6 @@
-"""The OCR stage: image-only pages OCR'd side by side by warm parser workers, then laid out by the parser,
-give the same elements as the parser OCR-ing page after page by itself."""
+"""Work spread over warm local workers gives what one process gives: image-only pages OCR'd side by side, then
+laid out by the parser, equal the parser OCR-ing page after page; visuals described side by side equal the
+describer run in-process."""
 
 from __future__ import annotations
 
@@ -42,3 +43,30 @@ def test_a_document_with_a_text_layer_needs_no_ocr(tmp_path, pool):
     path = make_text_pdf(tmp_path / "text.pdf", pages=2)
     assert ocr_document(path, IngestSettings(), pool) == {}
     assert ocr_document(make_scanned_pdf(tmp_path / "scan.pdf"), IngestSettings(ocr=False), pool) == {}
+
+
+@pytest.mark.slow
+def test_visuals_described_in_two_workers_equal_the_describer_in_process(tmp_path):
+    from pdf_factory import make_paper_pdf
+
+    from paperlens.config import load_settings
+    from paperlens.ingest.describe import build_describer
+    from paperlens.ingest.executors.local import LocalExecutor
+
+    facts = make_paper_pdf(tmp_path / "paper.pdf")
+    results = {}
+    for workers in (1, 2):
+        settings = load_settings(
+            data_dir=tmp_path / f"data-{workers}", ingest={"workers": workers, "dpi": 100}
+        )
+        executor = LocalExecutor(settings, embedder=None, describer=build_describer(settings.describe))
+        parsed = executor.parse(facts.path, "b" * 64, {}, "paper", lambda _d, _t: None)
+        seen: list[tuple[int, int]] = []
+        elements = executor.describe(
+            parsed.elements, lambda done, total, seen=seen: seen.append((done, total))
+        )
+        assert [e.id for e in elements] == [e.id for e in parsed.elements]  # same elements, same order
+        assert seen[-1][0] == seen[-1][1] >= 2
+        results[workers] = [(e.id, e.description) for e in elements]
+    assert results[1] == results[2]
+    assert sum(1 for _, d in results[2] if d) >= 2
