@@ -27,7 +27,7 @@ from paperlens.index.embed.clip import build_image_embedder
 from paperlens.index.reembed import embedder_identity
 from paperlens.index.store import Store
 from paperlens.index.vectors import VectorIndex
-from paperlens.ingest.executors import build_executor
+from paperlens.ingest.executors import Executor, build_executor
 from paperlens.ingest.parse import PARSER_VERSION
 from paperlens.ingest.pipeline import Pipeline, StageProgress, Work
 from paperlens.ingest.stages import (
@@ -91,7 +91,8 @@ def check_pdf_bytes(head: bytes) -> None:
 
 
 class Engine:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, executor: Executor | None = None) -> None:
+        """``executor``: where ingestion's heavy stages run; by default the one ``ingest.executor`` names."""
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(settings.db_path)
@@ -119,7 +120,7 @@ class Engine:
         )
         self.generator = build_generator(settings.generate, self.embedder, image_resolver=self.crop_for_hit)
         self.describer = self._build_describer()
-        self.executor = build_executor(settings, self.embedder, self.describer)
+        self.executor = executor or build_executor(settings, self.embedder, self.describer)
         self.pipeline = self._build_pipeline()
         # One writer at a time: ingestion commits and deletions are serialised; searches never wait on parsing.
         self._write_lock = threading.Lock()
