@@ -143,9 +143,13 @@ def ingest(
 
 
 def _ingest_files(engine, files: list[Path]) -> list[dict]:
+    """Ingest ``files``, ``ingest.documents_in_flight`` at once (one parses while another embeds); one row
+    per file, in the files' order."""
+    import threading
     import time
+    from concurrent.futures import ThreadPoolExecutor
 
-    results: list[dict] = []
+    rows: dict[Path, dict] = {}
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -154,32 +158,34 @@ def _ingest_files(engine, files: list[Path]) -> list[dict]:
         TextColumn("{task.fields[stage]}"),
         TimeElapsedColumn(),
     )
-    started, pages = time.perf_counter(), 0
+    started, pages, lock = time.perf_counter(), [0], threading.Lock()
     with Progress(*columns, console=console) as progress:
         overall = progress.add_task("ingesting", total=len(files), stage="", rate="")
-        for path in files:
-            name = path.name[:40]
 
-            def show(stage: str, fraction: float, name: str = name) -> None:
-                progress.update(overall, stage=f"{name}: {stage} {fraction:.0%}")
+        def one(path: Path) -> None:
+            def show(stage: str, fraction: float) -> None:
+                progress.update(overall, stage=f"{path.name[:40]}: {stage} {fraction:.0%}")
 
             try:
                 result = engine.ingest_path(path, progress=show)
                 status = "done" if result.created else "already ingested"
-                if result.created:
-                    pages += result.pages
-                results.append({"file": str(path), **result.__dict__})
+                row = {"file": str(path), **result.__dict__}
             except PaperlensError as exc:
                 status = f"failed: {exc.code}"
-                results.append({"file": str(path), "error": {"code": exc.code, "message": exc.message}})
-            elapsed = time.perf_counter() - started
-            progress.update(
-                overall, advance=1, rate=f"{pages / max(elapsed, 1e-9):.2f} pages/s", stage=status
-            )
-            if not console.is_terminal:
-                # No live bar in a log file or CI: a line per PDF shows a long run is moving.
-                console.print(f"{path.name}: {status}", markup=False)
-    return results
+                row = {"file": str(path), "error": {"code": exc.code, "message": exc.message}}
+            with lock:
+                rows[path] = row
+                pages[0] += row.get("pages", 0) if row.get("created") else 0
+                rate = pages[0] / max(time.perf_counter() - started, 1e-9)
+                progress.update(overall, advance=1, rate=f"{rate:.2f} pages/s", stage=status)
+                if not console.is_terminal:
+                    # No live bar in a log file or CI: a line per PDF shows a long run is moving.
+                    console.print(f"{path.name}: {status}", markup=False)
+
+        with ThreadPoolExecutor(max_workers=engine.settings.ingest.documents_in_flight) as pool:
+            for future in [pool.submit(one, path) for path in files]:
+                future.result()
+    return [rows[path] for path in files]
 
 
 def _print_timings(results: list[dict]) -> None:

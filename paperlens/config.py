@@ -46,6 +46,11 @@ class IngestSettings(_Section):
         256, ge=1, description="a PDF stream that inflates past this is refused (a decompression bomb)"
     )
     # -- how ingestion is executed (issue 29) --
+    documents_in_flight: int = Field(
+        2,
+        ge=1,
+        description="documents ingested at once (service jobs, paperlens ingest): one parses while another embeds",
+    )
     workers: int = Field(
         0, ge=0, description="warm parser/OCR worker processes on this machine; 0: one per available core"
     )

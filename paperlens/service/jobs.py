@@ -39,24 +39,32 @@ class JobRunner:
         self.settings = engine.settings
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        # Several jobs run at once (ingest.documents_in_flight): taking the next queued job and marking it
+        # running is one step, so two runner threads never take the same job.
+        self._claim_lock = threading.Lock()
         # Upload routes run on the event loop; the lock keeps "count, then create" one step for any caller.
         self._submit_lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
+        if any(t.is_alive() for t in self._threads):
             raise RuntimeError("the job runner is already running")
         self._stop.clear()
         self.recover()
-        self._thread = threading.Thread(target=self._loop, name="paperlens-jobs", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"paperlens-jobs-{i}", daemon=True)
+            for i in range(self.settings.ingest.documents_in_flight)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def recover(self) -> dict[str, int]:
         """Bring jobs and files back to a consistent state after an unclean stop. Safe to call any time
@@ -134,7 +142,7 @@ class JobRunner:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                job = self.store.next_queued_job()
+                job = self._claim()
                 if job is None:
                     self.engine.flush_vectors()  # the queue is empty: write what the last jobs added
                     self._wake.wait(1.0)
@@ -145,10 +153,16 @@ class JobRunner:
                 log.exception("the job runner hit an error; continuing")
                 time.sleep(1.0)
 
+    def _claim(self) -> Job | None:
+        with self._claim_lock:
+            job = self.store.next_queued_job()
+            if job is not None:
+                self.store.update_job(
+                    job.id, status="running", stage="parse", progress=0.0, attempts=job.attempts + 1
+                )
+            return job
+
     def _run(self, job: Job) -> None:
-        self.store.update_job(
-            job.id, status="running", stage="parse", progress=0.0, attempts=job.attempts + 1
-        )
         last = {"stage": "parse", "progress": 0.0}
 
         def progress(stage: str, fraction: float) -> None:

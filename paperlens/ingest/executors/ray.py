@@ -179,6 +179,10 @@ class RayExecutor:
         self._next_actor = 0
         self._remote: dict[str, Any] = {}
         self._lock = threading.Lock()
+        # Connect now: Ray wants its driver started from the main thread, where engines are built (the CLI,
+        # the service's start-up); a first connection from a job thread leaves Ray unable to stop cleanly.
+        if threading.current_thread() is threading.main_thread():
+            self._ray()
 
     # -- connection ----------------------------------------------------------------------------------
     def _ray(self):
