@@ -213,12 +213,13 @@ class RayExecutor:
 
     def _start(self, ray) -> None:
         address = self.ingest.ray_address
-        # Workers must import paperlens the way this process does (a source checkout included).
-        runtime_env = {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in _import_roots() if p)}}
         if address:
+            # The cluster's nodes run the same image (or the same installed paperlens and Ray versions).
             log.info("connecting to the Ray cluster at %s", address)
-            ray.init(address=address, runtime_env=runtime_env, log_to_driver=False)
+            ray.init(address=address, log_to_driver=False)
             return
+        # Local workers import paperlens the way this process does (a source checkout included).
+        runtime_env = {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in _import_roots() if p)}}
         cores = self.ingest.ray_num_cpus or len(os.sched_getaffinity(0))
         # The embedding actors hold their CPU for their whole life: declared on top of the cores, so parse
         # and OCR tasks can never be left waiting for a CPU an idle actor holds (ray #44687).
