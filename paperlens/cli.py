@@ -106,47 +106,108 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="PDF files or folders (searched recursively)")],
     config: ConfigOpt = None,
     as_json: JsonOpt = False,
+    executor: Annotated[
+        str | None, typer.Option("--executor", help="local (warm worker processes) or ray (a Ray cluster)")
+    ] = None,
+    ray_address: Annotated[
+        str | None, typer.Option("--ray-address", help="Ray cluster address; empty: start a local Ray")
+    ] = None,
 ) -> None:
-    """Ingest PDFs into the data directory, with progress and counts per element kind."""
-    settings = _settings(config)
+    """Ingest PDFs into the data directory: stored ones are skipped (so a stopped run resumes), failures are
+    listed at the end, with pages/s and the seconds each stage took."""
+    from paperlens.index.writer_lock import WriterLock
+
+    ingest_overrides = {k: v for k, v in {"executor": executor, "ray_address": ray_address}.items() if v}
+    settings = _settings(config, **({"ingest": ingest_overrides} if ingest_overrides else {}))
     files = _pdfs(paths)
     if not files:
         console.print("[red]error:[/red] no PDF files found")
         raise typer.Exit(2)
-    engine = _engine(settings)
-    results, failures = [], 0
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[stage]}"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console) as progress:
-        overall = progress.add_task(f"{len(files)} PDF(s)", total=len(files), stage="")
-        for path in files:
-            task = progress.add_task(path.name[:40], total=1.0, stage="")
-            try:
-                result = engine.ingest_path(
-                    path, progress=lambda stage, f, t=task: progress.update(t, completed=f, stage=stage)
-                )
-                status = "done" if result.created else "already ingested"
-                progress.update(task, completed=1.0, stage=status)
-                results.append({"file": str(path), **result.__dict__})
-            except PaperlensError as exc:
-                failures += 1
-                status = f"failed: {exc.code}"
-                progress.update(task, stage=f"[red]{status}[/red]")
-                results.append({"file": str(path), "error": {"code": exc.code, "message": exc.message}})
-            if not console.is_terminal:
-                # No live bar in a log file or CI: a line per PDF shows a long run is moving.
-                console.print(f"{path.name}: {status}", markup=False)
-            progress.advance(overall)
-    engine.close()
+    lock = WriterLock(settings.data_dir)
+    try:
+        lock.acquire("paperlens ingest")
+    except PaperlensError as exc:
+        console.print(f"[red]error ({exc.code}):[/red] {exc.message}")
+        raise typer.Exit(2) from exc
+    try:
+        engine = _engine(settings)
+        try:
+            results = _ingest_files(engine, files)
+        finally:
+            engine.close()
+    finally:
+        lock.release()
+    failures = [r for r in results if "error" in r]
     if as_json:
         out.print_json(json.dumps(results))
     else:
         _print_ingest_table(results)
+        _print_timings(results)
+        for r in failures:
+            out.print(f"[red]failed:[/red] {r['file']}: {r['error']['code']}: {r['error']['message']}")
     raise typer.Exit(1 if failures else 0)
+
+
+def _ingest_files(engine, files: list[Path]) -> list[dict]:
+    """Ingest ``files``, ``ingest.documents_in_flight`` at once (one parses while another embeds); one row
+    per file, in the files' order."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    rows: dict[Path, dict] = {}
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f} PDFs"),
+        TextColumn("{task.fields[rate]}"),
+        TextColumn("{task.fields[stage]}"),
+        TimeElapsedColumn(),
+    )
+    started, pages, lock = time.perf_counter(), [0], threading.Lock()
+    with Progress(*columns, console=console) as progress:
+        overall = progress.add_task("ingesting", total=len(files), stage="", rate="")
+
+        def one(path: Path) -> None:
+            def show(stage: str, fraction: float) -> None:
+                progress.update(overall, stage=f"{path.name[:40]}: {stage} {fraction:.0%}")
+
+            try:
+                result = engine.ingest_path(path, progress=show)
+                status = "done" if result.created else "already ingested"
+                row = {"file": str(path), **result.__dict__}
+            except PaperlensError as exc:
+                status = f"failed: {exc.code}"
+                row = {"file": str(path), "error": {"code": exc.code, "message": exc.message}}
+            with lock:
+                rows[path] = row
+                pages[0] += row.get("pages", 0) if row.get("created") else 0
+                rate = pages[0] / max(time.perf_counter() - started, 1e-9)
+                progress.update(overall, advance=1, rate=f"{rate:.2f} pages/s", stage=status)
+                if not console.is_terminal:
+                    # No live bar in a log file or CI: a line per PDF shows a long run is moving.
+                    console.print(f"{path.name}: {status}", markup=False)
+
+        with ThreadPoolExecutor(max_workers=engine.settings.ingest.documents_in_flight) as pool:
+            for future in [pool.submit(one, path) for path in files]:
+                future.result()
+    return [rows[path] for path in files]
+
+
+def _print_timings(results: list[dict]) -> None:
+    """Seconds per stage for each newly ingested PDF (where ingestion time goes)."""
+    timed = [r for r in results if r.get("created") and r.get("timings")]
+    if not timed:
+        return
+    stages = list(timed[0]["timings"])
+    table = Table(title="seconds per stage")
+    for col in ["file", *stages, "total"]:
+        table.add_column(col, justify="left" if col == "file" else "right")
+    for r in timed:
+        table.add_row(
+            Path(r["file"]).name, *[f"{r['timings'].get(s, 0.0):.2f}" for s in stages], f"{r['seconds']:.2f}"
+        )
+    out.print(table)
 
 
 def _print_ingest_table(results: list[dict]) -> None:

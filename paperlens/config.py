@@ -95,6 +95,33 @@ class IngestSettings(_Section):
     max_stream_mb: int = Field(
         256, ge=1, description="a PDF stream that inflates past this is refused (a decompression bomb)"
     )
+    # -- how ingestion is executed (issue 29) --
+    documents_in_flight: int = Field(
+        2,
+        ge=1,
+        description="documents ingested at once (service jobs, paperlens ingest): one parses while another embeds",
+    )
+    workers: int = Field(
+        0, ge=0, description="warm parser/OCR worker processes on this machine; 0: one per available core"
+    )
+    worker_max_tasks: int = Field(
+        50, ge=1, description="a parser worker is replaced after this many tasks (and after any crash)"
+    )
+    executor: Literal["local", "ray"] = Field(
+        "local",
+        description="'local': warm worker processes here; 'ray': parse, OCR, describe on a Ray cluster",
+    )
+    ray_address: str = Field(
+        "", description="Ray cluster address (e.g. ray://head:10001 or head:6379); empty: start a local Ray"
+    )
+    ray_num_cpus: int = Field(
+        0, ge=0, description="CPUs of a local Ray instance started here; 0: the cores of this machine"
+    )
+    ray_max_retries: int = Field(
+        2, ge=0, description="retries of a Ray task whose worker died, then a typed error"
+    )
+    ray_embed_actors: int = Field(1, ge=1, description="embedding actors (each loads the model once)")
+    ray_timeout_s: float = Field(600.0, gt=0, description="longest wait for one document's Ray tasks")
 
 
 class ChunkSettings(_Section):
@@ -151,6 +178,13 @@ class EmbedSettings(_Section):
         "loaded model; falls back to torch when the model cannot be exported) or 'torch'",
     )
     openai: OpenAIEmbedSettings = OpenAIEmbedSettings()
+    # Passages through the same exported graph, batched longest first (issue 29; measured in
+    # benchmarks/ingest_throughput.py).
+    passage_runtime: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description="what runs the encoder for ingested passages: 'onnx' (batched, sorted by length; falls "
+        "back to torch when the model cannot be exported) or 'torch'",
+    )
 
 
 class ImageEmbedSettings(_Section):

@@ -1,7 +1,8 @@
 """The Engine: the one object the service, the CLI and the benchmark share.
 
-It owns the store, the vector index and the models (loaded once, here), and runs the ingestion pipeline:
-parse (isolated process) -> describe visuals -> chunk -> embed -> one SQLite transaction -> FAISS.
+It owns the store, the vector index and the models (loaded once, here), and runs the ingestion pipeline
+(``ingest/pipeline.py``): OCR -> parse (warm isolated workers, or Ray) -> describe visuals -> chunk -> embed ->
+image-embed -> write (one SQLite transaction, then FAISS).
 """
 
 from __future__ import annotations
@@ -25,23 +26,26 @@ from paperlens.index.embed import build_embedder
 from paperlens.index.embed.clip import build_image_embedder
 from paperlens.index.reembed import embedder_identity
 from paperlens.index.store import Store, VectorSearch, open_store
-from paperlens.ingest.chunk import chunk_elements
-from paperlens.ingest.isolate import parse_pdf_isolated
+from paperlens.ingest.executors import Executor, build_executor
 from paperlens.ingest.parse import PARSER_VERSION
+from paperlens.ingest.pipeline import Pipeline, StageProgress, Work
+from paperlens.ingest.stages import (
+    ChunkStage,
+    DescribeStage,
+    EmbedStage,
+    ImageEmbedStage,
+    OcrStage,
+    ParseStage,
+    WriteStage,
+)
 from paperlens.models import Answer, Document, ElementKind, Hit
 from paperlens.retrieve.rerank import build_reranker
 from paperlens.retrieve.search import Filters, Retriever
 
 log = logging.getLogger(__name__)
 
-#: progress(stage, fraction of the whole job in 0..1)
-StageProgress = Callable[[str, float], None]
-
 #: Longest the FAISS files lag the store while documents keep arriving (see ``Engine.flush_vectors``).
 VECTOR_SAVE_INTERVAL_S = 30.0
-
-# Share of a job's progress bar each stage takes (parsing dominates on real papers).
-_STAGES = {"parse": (0.0, 0.6), "describe": (0.6, 0.8), "embed": (0.8, 0.97), "index": (0.97, 1.0)}
 
 
 @dataclass
@@ -51,7 +55,8 @@ class IngestResult:
     pages: int
     title: str
     counts: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
+    seconds: float = 0.0  # the whole ingestion, wall clock
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per pipeline stage, in stage order
 
 
 DEFAULT_COLLECTION = "default"
@@ -85,7 +90,8 @@ def check_pdf_bytes(head: bytes) -> None:
 
 
 class Engine:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, executor: Executor | None = None) -> None:
+        """``executor``: where ingestion's heavy stages run; by default the one ``ingest.executor`` names."""
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.store: Store = open_store(settings)
@@ -113,6 +119,8 @@ class Engine:
         )
         self.generator = build_generator(settings.generate, self.embedder, image_resolver=self.crop_for_hit)
         self.describer = self._build_describer()
+        self.executor = executor or build_executor(settings, self.embedder, self.describer)
+        self.pipeline = self._build_pipeline()
         # One writer at a time: ingestion commits and deletions are serialised; searches never wait on parsing.
         self._write_lock = threading.Lock()
         self._vectors_dirty = False
@@ -211,7 +219,27 @@ class Engine:
             return None
         return build_describer(self.settings.describe)
 
+    def _build_pipeline(self) -> Pipeline:
+        return Pipeline(
+            [
+                OcrStage(self.executor, enabled=self.settings.ingest.ocr),
+                ParseStage(self.executor),
+                DescribeStage(self.executor, enabled=self.describer is not None),
+                ChunkStage(self.settings.chunk),
+                EmbedStage(self.executor),
+                ImageEmbedStage(self._embed_visual_chunks, enabled=self.image_embedder is not None),
+                WriteStage(self._write),
+            ]
+        )
+
+    def warm_up(self) -> None:
+        """Load what the first document or query would otherwise wait for: the parser workers (or the Ray
+        connection and its actors) and the query encoder. The service calls it at start-up."""
+        self.executor.warm_up()
+        self.embedder.embed_query("paperlens")
+
     def close(self) -> None:
+        self.executor.close()
         self.retriever.close()
         self.flush_vectors()
         self.store.close()
@@ -247,8 +275,11 @@ class Engine:
         progress: StageProgress | None = None,
         collection: str = DEFAULT_COLLECTION,
         filename: str | None = None,
+        on_timings: Callable[[dict[str, float]], None] | None = None,
     ) -> IngestResult:
-        """Ingest one PDF file. Re-ingesting the same bytes into one collection is a no-op (``created=False``)."""
+        """Ingest one PDF file. Re-ingesting the same bytes into one collection is a no-op (``created=False``).
+
+        ``on_timings`` gets the seconds of each stage done so far, after every stage."""
         data = Path(path).read_bytes()
         check_pdf_bytes(data[:1024])
         document_id = document_id_in(collection, data)
@@ -258,7 +289,7 @@ class Engine:
             return IngestResult(
                 document_id, False, doc.pages, doc.title, self.store.element_counts(document_id)
             )
-        return self._ingest(Path(path), document_id, name, len(data), collection, progress)
+        return self._ingest(Path(path), document_id, name, len(data), collection, progress, on_timings)
 
     def _ingest(
         self,
@@ -268,73 +299,59 @@ class Engine:
         size: int,
         collection: str,
         progress: StageProgress | None,
+        on_timings: Callable[[dict[str, float]], None] | None = None,
     ) -> IngestResult:
         started = time.perf_counter()
-
-        def report(stage: str, fraction: float) -> None:
-            if progress:
-                lo, hi = _STAGES[stage]
-                progress(stage, lo + (hi - lo) * max(0.0, min(1.0, fraction)))
-
-        report("parse", 0.0)
-        crops_dir = self.settings.crops_dir
+        work = Work(Path(path), document_id, filename, size, collection)
         try:
-            parsed = parse_pdf_isolated(
-                path,
-                document_id,
-                crops_dir,
-                self.settings.ingest,
-                progress=lambda done, total: report("parse", done / max(total, 1)),
-                fallback_title=Path(filename).stem,
-            )
-            elements = parsed.elements
-            if self.describer is not None:
-                from paperlens.ingest.describe import describe_elements
-
-                report("describe", 0.0)
-                elements = describe_elements(
-                    elements,
-                    self.settings.data_dir,
-                    self.describer,
-                    self.settings.cache_dir / "describe",
-                    progress=lambda done, total: report("describe", done / max(total, 1)),
-                )
-            chunks = chunk_elements(elements, self.settings.chunk)
-            report("embed", 0.0)
-            vectors = self._embed_chunks([c.text for c in chunks], lambda f: report("embed", f))
-            image_vectors = self._embed_visual_chunks(elements, chunks)
-            report("index", 0.0)
-            document = Document(
-                id=document_id,
-                title=parsed.title,
-                pages=parsed.pages,
-                filename=filename,
-                size_bytes=size,
-                collection=collection,
-                created_at=time.time(),
-            )
-            with self._write_lock:
-                if self.store.has_document(document_id):  # a concurrent ingest of the same bytes won
-                    return IngestResult(document_id, False, parsed.pages, parsed.title)
-                self._keep_original(path, document_id)
-                ids = self.store.add_document(document, elements, chunks, vectors, image_vectors)
-                self.vectors.add(ids, vectors)
-                if self.image_vectors is not None and image_vectors:
-                    positions = sorted(image_vectors)
-                    self.image_vectors.add([ids[p] for p in positions], [image_vectors[p] for p in positions])
-                self._vectors_changed()
+            self.pipeline.run(work, progress, on_timings)
         except BaseException:
             if not self.store.has_document(document_id):
-                shutil.rmtree(crops_dir / document_id, ignore_errors=True)
+                shutil.rmtree(self.settings.crops_dir / document_id, ignore_errors=True)
             raise
-        report("index", 1.0)
+        if not work.created:  # a concurrent ingest of the same bytes won
+            return IngestResult(document_id, False, work.pages, work.title, timings=work.timings)
         counts: dict[str, int] = {}
-        for element in elements:
+        for element in work.elements:
             counts[element.kind.value] = counts.get(element.kind.value, 0) + 1
-        counts["chunks"] = len(chunks)
+        counts["chunks"] = len(work.chunks)
         return IngestResult(
-            document_id, True, parsed.pages, parsed.title, counts, seconds=time.perf_counter() - started
+            document_id,
+            True,
+            work.pages,
+            work.title,
+            counts,
+            seconds=round(time.perf_counter() - started, 4),
+            timings=work.timings,
         )
+
+    def _write(self, work: Work) -> bool:
+        """The write stage: the document, its elements, chunks and vectors in one store transaction, then
+        FAISS. False when the same bytes were stored meanwhile (nothing is written then)."""
+        document = Document(
+            id=work.document_id,
+            title=work.title,
+            pages=work.pages,
+            filename=work.filename,
+            size_bytes=work.size,
+            collection=work.collection,
+            created_at=time.time(),
+        )
+        with self._write_lock:
+            if self.store.has_document(work.document_id):
+                return False
+            self._keep_original(work.path, work.document_id)
+            ids = self.store.add_document(
+                document, work.elements, work.chunks, work.vectors, work.image_vectors
+            )
+            self.vectors.add(ids, work.vectors)
+            if self.image_vectors is not None and work.image_vectors:
+                positions = sorted(work.image_vectors)
+                self.image_vectors.add(
+                    [ids[p] for p in positions], [work.image_vectors[p] for p in positions]
+                )
+            self._vectors_changed()
+        return True
 
     def _keep_original(self, path: Path, document_id: str) -> None:
         """Keep the PDF (under a generated name) so pages can be rendered for citations later."""
@@ -346,10 +363,11 @@ class Engine:
         shutil.copyfile(path, tmp)
         os.replace(tmp, dest)
 
-    def _embed_visual_chunks(self, elements, chunks) -> dict:
+    def _embed_visual_chunks(self, work: Work) -> dict:
         """{position in ``chunks``: CLIP vector of its crop} for visual chunks with a crop; {} without CLIP."""
         if self.image_embedder is None:
             return {}
+        elements, chunks = work.elements, work.chunks
         by_id = {e.id: e for e in elements}
         targets = []
         for pos, chunk in enumerate(chunks):
@@ -358,18 +376,6 @@ class Engine:
                 targets.append((pos, self.settings.data_dir / element.crop_path))
         found, vectors = self._embed_crops([path for _, path in targets])
         return {targets[i][0]: vectors[n] for n, i in enumerate(found)}
-
-    def _embed_chunks(self, texts: Sequence[str], progress: Callable[[float], None]):
-        import numpy as np
-
-        batch = max(self.settings.embed.batch_size * 4, 64)
-        parts = []
-        for start in range(0, len(texts), batch):
-            parts.append(self.embedder.embed_passages(texts[start : start + batch]))
-            progress(min(1.0, (start + batch) / max(len(texts), 1)))
-        if not parts:
-            return np.zeros((0, self.embedder.dim), dtype=np.float32)
-        return np.concatenate(parts)
 
     def delete_document(self, document_id: str) -> None:
         """Remove a document from the store, the keyword index, the vectors and the crops."""

@@ -143,3 +143,17 @@ def error_class_named(name: str, default: type[PaperlensError]) -> type[Paperlen
     if isinstance(cls, type) and issubclass(cls, PaperlensError):
         return cls
     return default
+
+
+class LibraryLockedError(PaperlensError):
+    """Another process (a running service, another ``paperlens ingest``) is the writer of this data directory."""
+
+    code = "library_locked"
+    http_status = 409
+
+
+class IngestTaskFailedError(PaperlensError):
+    """A distributed ingestion task kept failing (its worker died) after its bounded retries."""
+
+    code = "ingest_task_failed"
+    http_status = 500

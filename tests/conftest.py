@@ -114,3 +114,26 @@ def postgres_url(postgres_server, request) -> str:
     with psycopg.connect(postgres_server.get_uri(), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return make_conninfo(postgres_server.get_uri(), dbname=name)
+
+
+@pytest.fixture(scope="session")
+def ray_instance():
+    """One real local Ray instance for the whole test session (starting one takes seconds).
+
+    Sized against the pitfalls of small machines: 3 logical CPUs on 2 cores, so an embedding actor holding one
+    can never leave parse and OCR tasks waiting forever; a 200 MB object store (the default is 30 % of RAM);
+    workers import paperlens and the test helpers from this checkout; bound to loopback. Stopped at the end."""
+    ray = pytest.importorskip("ray", reason="Ray is not installed (the `ray` extra)")
+    root = Path(__file__).resolve().parents[1]
+    ray.init(
+        num_cpus=3,
+        object_store_memory=200 * 1024 * 1024,
+        include_dashboard=False,
+        log_to_driver=False,
+        _node_ip_address="127.0.0.1",
+        runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([str(root), str(root / "tests")])}},
+    )
+    try:
+        yield ray
+    finally:
+        ray.shutdown()

@@ -7,20 +7,40 @@ often come without spaces; ``respace`` puts them back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from paperlens.ingest.layout.base import TextBlock
 from paperlens.ingest.respace import respace
 from paperlens.models import BBox
 
+if TYPE_CHECKING:
+    from paperlens.config import IngestSettings
+    from paperlens.ingest.isolate import WorkerPool
+
 _MIN_SCORE = 0.5  # recognitions below this are mostly noise from figure textures
+
+#: Threads of one OCR engine; a parser worker sets 1 when several workers OCR pages side by side (two
+#: engines with two threads each on two cores only trade places).
+_threads = -1
+
+OcrLines = list[tuple[BBox, str, float]]
+
+
+def set_threads(threads: int) -> None:
+    global _threads
+    _threads = threads if threads > 0 else -1
+    _engine.cache_clear()
 
 
 @cache
 def _engine() -> Any:
     from rapidocr_onnxruntime import RapidOCR
 
+    if _threads > 0:
+        return RapidOCR(intra_op_num_threads=_threads, inter_op_num_threads=1)
     return RapidOCR()
 
 
@@ -75,3 +95,66 @@ def lines_to_blocks(lines: list[tuple[BBox, str, float]]) -> list[TextBlock]:
         target.lines += 1
         target.line_boxes.append(box)
     return blocks
+
+
+# -- the OCR stage: image-only pages of one PDF, OCR'd in parallel across warm parser workers ---------------
+
+
+def pages_needing_ocr(path: Path, settings: IngestSettings) -> list[int]:
+    """1-based numbers of the pages that have no text layer but an image (runs in a parser worker)."""
+    from paperlens.ingest.parse import open_pdf
+
+    doc = open_pdf(path, settings)
+    try:
+        return [page.number + 1 for page in doc if needs_ocr(page)]
+    finally:
+        doc.close()
+
+
+def ocr_pages(
+    pages: list[int], path: Path, dpi: int, settings: IngestSettings, progress: Callable | None = None
+) -> dict[int, OcrLines]:
+    """OCR lines of the given pages (runs in a parser worker); ``progress(done, total)`` after each page."""
+    from paperlens.ingest.parse import open_pdf
+
+    doc = open_pdf(path, settings)
+    try:
+        found: dict[int, OcrLines] = {}
+        for done, number in enumerate(pages, start=1):
+            found[number] = ocr_lines(doc[number - 1], dpi)
+            if progress:
+                progress(done, len(pages))
+        return found
+    finally:
+        doc.close()
+
+
+def ocr_document(
+    path: Path,
+    settings: IngestSettings,
+    pool: WorkerPool,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[int, OcrLines]:
+    """Every image-only page of ``path`` OCR'd, the pages split over the pool's workers side by side.
+
+    Each worker takes an interleaved share of the pages (slides get heavier towards the end of a deck as
+    often as not), so the shares cost about the same."""
+    if not settings.ocr:
+        return {}
+    pages = pool.run(pages_needing_ocr, Path(path), settings, timeout_s=settings.parse_timeout_s)
+    if not pages:
+        return {}
+    shares = [pages[i :: pool.size] for i in range(min(pool.size, len(pages)))]
+    results: dict[int, OcrLines] = {}
+    for found in pool.map_shares(
+        ocr_pages,
+        shares,
+        Path(path),
+        settings.ocr_dpi,
+        settings,
+        timeout_s=settings.parse_timeout_s,
+        per_unit_timeout_s=settings.parse_timeout_per_page_s,
+        progress=progress,
+    ):
+        results.update(found)
+    return results

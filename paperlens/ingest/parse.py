@@ -263,7 +263,9 @@ def parse_pdf(
     settings: IngestSettings,
     progress: ProgressFn | None = None,
     fallback_title: str = "",
+    ocr_results: dict[int, list] | None = None,
 ) -> ParsedDocument:
+    """``ocr_results``: OCR lines of image-only pages, by page number, when the OCR stage ran ahead."""
     from paperlens.ingest.layout import make_layout_backend
     from paperlens.ingest.layout.extract import body_font_size, extract_page
     from paperlens.ingest.layout.furniture import flag_furniture_blocks, mark_furniture, recurring_furniture
@@ -295,7 +297,10 @@ def parse_pdf(
         for content in contents:
             page = doc[content.number - 1]
             if settings.ocr and not content.blocks and needs_ocr(page):
-                content.blocks = lines_to_blocks(ocr_lines(page, settings.ocr_dpi))
+                done = (ocr_results or {}).get(content.number)
+                content.blocks = lines_to_blocks(
+                    done if done is not None else ocr_lines(page, settings.ocr_dpi)
+                )
                 content.ocr = True
                 ocr_pages += 1
             # A fully scanned document has no text layer to measure; each OCR'd page measures its own.

@@ -14,7 +14,8 @@ from fastapi.staticfiles import StaticFiles
 from paperlens import __version__
 from paperlens.config import Settings, load_settings
 from paperlens.engine import Engine
-from paperlens.errors import StoreUnavailableError
+from paperlens.errors import LibraryLockedError, StoreUnavailableError
+from paperlens.index.writer_lock import WriterLock
 from paperlens.ingest.probe import warm_up as warm_up_probe
 from paperlens.service import routes_documents, routes_query
 from paperlens.service.app_state import engine_of
@@ -40,6 +41,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         own_engine = engine is None
+        # One writer per library: `paperlens ingest` on this data directory refuses while the service runs.
+        writer_lock = WriterLock(settings.data_dir)
+        try:
+            writer_lock.acquire("a paperlens service")
+        except LibraryLockedError as exc:
+            log.warning("%s", exc.message)
         app.state.engine = engine or Engine(settings)
         app.state.engine.retriever.image_url_for = element_image_url  # hits link to this API's crops
         app.state.runner = JobRunner(app.state.engine)
@@ -54,12 +61,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             ).start()
         if own_engine:
             # The first query builds the ONNX query encoder (an export of seconds on a new data dir, a load
-            # of about one after): done now, the first search does not wait on it.
-            embed_query = app.state.engine.embedder.embed_query
+            # of about one after) and the first upload would start the parser workers: done now instead.
             threading.Thread(
                 target=_warm_up,
-                args=(lambda: embed_query("paperlens"), "query encoder"),
-                name="paperlens-query-encoder",
+                args=(app.state.engine.warm_up, "query encoder and ingestion workers"),
+                name="paperlens-warm-up",
                 daemon=True,
             ).start()
         try:
@@ -68,6 +74,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             app.state.runner.stop()
             if own_engine:
                 app.state.engine.close()
+            writer_lock.release()
 
     app = FastAPI(
         title="paperlens",

@@ -16,6 +16,7 @@ the replica that takes over needs nothing from the one that died.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -53,6 +54,7 @@ def job_wire(job: Job) -> dict[str, Any]:
         "filename": job.filename,
         "created_at": job.created_at,
         "updated_at": job.updated_at,
+        "timings": json.loads(job.timings) if job.timings else {},
     }
 
 
@@ -66,24 +68,29 @@ class JobRunner:
         self.lease_s = self.settings.store.job_lease_s
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         # Upload routes run on the event loop; the lock keeps "count, then create" one step for any caller.
         self._submit_lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
+        if any(t.is_alive() for t in self._threads):
             raise RuntimeError("the job runner is already running")
         self._stop.clear()
         self.recover()
-        self._thread = threading.Thread(target=self._loop, name="paperlens-jobs", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"paperlens-jobs-{i}", daemon=True)
+            for i in range(self.settings.ingest.documents_in_flight)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def recover(self) -> dict[str, int]:
         """Bring jobs and files back to a consistent state after an unclean stop. Safe to call any time
@@ -210,7 +217,11 @@ class JobRunner:
             if not upload.is_file() and not self.store.has_document(job.document_id):
                 raise PaperlensError("the uploaded file is gone; upload it again", code="upload_missing")
             self.engine.ingest_path(
-                upload, progress=progress, collection=job.collection, filename=job.filename
+                upload,
+                progress=progress,
+                collection=job.collection,
+                filename=job.filename,
+                on_timings=lambda timings: self.store.update_job(job.id, timings=json.dumps(timings)),
             )
         except PaperlensError as exc:
             log.warning("job %s failed: %s: %s", job.id, exc.code, exc.message)

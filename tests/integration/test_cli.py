@@ -33,6 +33,9 @@ def test_ingest_search_ask_documents_delete(env):
     [row] = json.loads(result.stdout)
     assert row["created"] is True and row["pages"] == paper.pages
     assert row["counts"]["chunks"] > 0
+    assert list(row["timings"]) == ["ocr", "parse", "describe", "chunk", "embed", "image-embed", "write"]
+    assert row["timings"]["parse"] > 0 and row["timings"]["embed"] > 0
+    assert row["seconds"] >= sum(row["timings"].values()) * 0.99
     document_id = row["document_id"]
 
     again = _run("ingest", str(folder / "paper.pdf"), "--json")
@@ -75,3 +78,30 @@ def test_a_bad_config_is_a_clear_error(env):
     result = _run("search", "anything", "--config", str(config))
     assert result.exit_code == 2
     assert "sizee" in result.output
+
+
+def test_ingest_prints_seconds_per_stage_and_pages_per_second(env):
+    paper = make_paper_pdf(env / "paper.pdf")
+    result = _run("ingest", str(paper.path))
+    assert result.exit_code == 0, result.output
+    assert "seconds per stage" in result.stdout
+    for stage in ("parse", "describe", "embed", "write"):
+        assert stage in result.stdout
+    assert "pages/s" in result.stderr
+
+
+def test_ingest_refuses_a_library_another_writer_holds(env):
+    from paperlens.index.writer_lock import WriterLock
+
+    paper = make_paper_pdf(env / "paper.pdf")
+    held = WriterLock(env / "data")
+    held.acquire("a paperlens service")
+    try:
+        result = _run("ingest", str(paper.path))
+        assert result.exit_code == 2
+        said = " ".join(result.output.split())  # rich wraps long lines
+        assert "library_locked" in said and "a paperlens service" in said
+    finally:
+        held.release()
+    assert json.loads(_run("documents", "--json").stdout) == []  # nothing was written while it was held
+    assert _run("ingest", str(paper.path)).exit_code == 0  # released: the same command now goes through

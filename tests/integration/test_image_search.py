@@ -111,7 +111,7 @@ def clip_settings(data_dir: Path, tiny_clip, **image_embed):
 
 
 def ingest_with_known_figures(engine: Engine, pdf: Path):
-    import paperlens.engine as engine_module
+    import paperlens.ingest.executors.local as engine_module
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(

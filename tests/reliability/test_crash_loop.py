@@ -3,7 +3,7 @@ each time; then check that nothing was lost or half-written.
 
 Each round starts the server, uploads a small PDF with a word of its own, searches, and kills the whole
 process group (server, parser child, probe fork server) at a moment picked by the round's mode: mid-upload,
-a random time, or the instant a running job reaches the parse, embed or index stage, or once all work is
+a random time, or the instant a running job reaches the parse, embed or write stage, or once all work is
 done. After the last round the service is started once more and allowed to finish, and then:
 - every uploaded document is either fully searchable (its job succeeded) or absent (its job failed, or the
   upload never completed), never half there;
@@ -34,7 +34,7 @@ from paperlens.engine import DEFAULT_COLLECTION, document_id_in
 KILLS = int(os.environ.get("PAPERLENS_CRASH_KILLS", "30"))
 #: When a round's kill lands. "startup": while the process loads, recovers jobs and rebuilds its vectors;
 #: "done": once the queue is empty, so the backlog drains now and then.
-MODES = ["upload", "timer", "parse", "embed", "startup", "index", "parse", "upload", "startup", "done"]
+MODES = ["upload", "timer", "parse", "embed", "startup", "write", "parse", "upload", "startup", "done"]
 SEED = int(os.environ.get("PAPERLENS_CRASH_SEED", "20261125"))
 INITIAL_UPLOADS = 3
 

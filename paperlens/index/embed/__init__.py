@@ -22,6 +22,7 @@ def _sentence_transformers(settings: EmbedSettings, cache_dir: Path | None) -> E
         query_threads=settings.query_threads,
         query_runtime=settings.query_runtime,
         cache_dir=cache_dir,
+        passage_runtime=settings.passage_runtime,
     )
 
 

@@ -1,11 +1,11 @@
-"""One search query through ONNX Runtime: the same transformer, exported from the loaded weights, same vector.
+"""Queries and passages through ONNX Runtime: the same transformer, exported from the loaded weights, same vector.
 
 A search embeds one short text, where torch's per-operator overhead and its small-matrix kernels dominate:
 on 2 cores (one thread) the bundled MiniLM took 20-24 ms a query in torch and 9 ms in ONNX Runtime, with
 vectors equal to 2e-7. Only the transformer is exported; pooling, dense and normalise layers still run in
 torch on its output, so any sentence-transformers pipeline over a Hugging Face encoder gets the same vector.
-Passages stay in torch: for batches of 32 it is as fast (128 passages of 60-220 words, 2 threads:
-12.5 s in torch, 12.7 s here).
+Passages go through the same graph in batches sorted by length (``encode_batch``), so a batch pads to about
+its own texts' length; ingestion measured them against torch in benchmarks/ingest_throughput.py.
 
 The export takes a few seconds, so it is done on the first query (the service makes one at startup), kept
 per process and written to ``cache_dir`` keyed by the model's files and the library versions; a later
@@ -131,7 +131,7 @@ def export(model: SentenceTransformer) -> tuple[bytes, list[str]]:
 
 
 class OnnxQueryEncoder:
-    """Embeds one text like ``model.encode([text])[0]`` would, with the transformer run by ONNX Runtime."""
+    """Embeds texts like ``model.encode(texts)`` would, with the transformer run by ONNX Runtime."""
 
     def __init__(
         self, model: SentenceTransformer, source: str, threads: int, cache_dir: Path | None = None
@@ -177,13 +177,31 @@ class OnnxQueryEncoder:
         return opened, names
 
     def encode(self, text: str) -> np.ndarray:
+        return self._run([text])[0]
+
+    def encode_batch(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """One vector per text, in order. Texts are grouped longest first, so each batch is padded to about
+        its own texts' length rather than the longest text of the whole call."""
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        parts: dict[int, np.ndarray] = {}
+        for start in range(0, len(order), batch_size):
+            chosen = order[start : start + batch_size]
+            for i, vector in zip(chosen, self._run([texts[i] for i in chosen]), strict=True):
+                parts[i] = vector
+        return np.stack([parts[i] for i in range(len(texts))]) if texts else np.zeros((0, 0), np.float32)
+
+    def _run(self, texts: list[str]) -> np.ndarray:
         import torch
 
-        features = _preprocess(self._model, [text])
+        features = _preprocess(self._model, texts)
         feeds = {name: features[name].numpy().astype(np.int64) for name in self._names}
         hidden = self._session.run(None, feeds)[0]
         features["token_embeddings"] = torch.from_numpy(hidden)
         with torch.inference_mode():
             for module in self._tail:
                 features = module(features)
-        return features["sentence_embedding"][0].numpy()
+        return features["sentence_embedding"].numpy()
+
+
+#: The same encoder serves passages as well as queries.
+OnnxEncoder = OnnxQueryEncoder

@@ -49,6 +49,7 @@ class SentenceTransformerEmbedder:
         query_threads: int = 0,
         query_runtime: Literal["onnx", "torch"] = "torch",
         cache_dir: Path | None = None,
+        passage_runtime: Literal["onnx", "torch"] = "torch",
     ) -> None:
         from sentence_transformers import SentenceTransformer
 
@@ -57,8 +58,10 @@ class SentenceTransformerEmbedder:
         self.query_threads = query_threads
         # ONNX Runtime runs on the CPU only; a model placed on an accelerator keeps its queries there.
         self.query_runtime = query_runtime if device == "cpu" else "torch"
+        self.passage_runtime = passage_runtime if device == "cpu" else "torch"
         self._cache_dir = cache_dir
         self._onnx: OnnxQueryEncoder | None = None
+        self._onnx_passages: OnnxQueryEncoder | None = None
         self._onnx_lock = threading.Lock()
         path = resolve_model_path(model)
         self._path = path
@@ -78,6 +81,9 @@ class SentenceTransformerEmbedder:
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        onnx = self._onnx_passage_encoder()
+        if onnx is not None:
+            return normalise(onnx.encode_batch(list(texts), self.batch_size))
         vectors = self._model.encode(
             list(texts), batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
         )
@@ -89,6 +95,21 @@ class SentenceTransformerEmbedder:
             if onnx is not None:
                 return normalise(onnx.encode(text))[0]
             return self.embed_passages([text])[0]
+
+    def _onnx_passage_encoder(self) -> OnnxQueryEncoder | None:
+        """The passage session (all cores, unlike the one-thread query session); None: passages in torch."""
+        if self._onnx_passages is not None or self.passage_runtime != "onnx":
+            return self._onnx_passages
+        with self._onnx_lock:
+            if self._onnx_passages is None and self.passage_runtime == "onnx":
+                from paperlens.index.embed.onnx_query import OnnxQueryEncoder
+
+                try:
+                    self._onnx_passages = OnnxQueryEncoder(self._model, self._path, 0, self._cache_dir)
+                except Exception as exc:  # unsupported architecture, exporter or runtime missing
+                    log.warning("passages stay in torch: no ONNX encoder for %r (%s)", self.model, exc)
+                    self.passage_runtime = "torch"
+            return self._onnx_passages
 
     def _onnx_encoder(self) -> OnnxQueryEncoder | None:
         """Built on the first query (the export takes seconds); on any failure, queries stay in torch."""

@@ -49,6 +49,7 @@ class Job:
     attempts: int
     created_at: float
     updated_at: float
+    timings: str | None = None  # JSON {stage: seconds} of the ingestion
 
 
 class VectorSearch(Protocol):

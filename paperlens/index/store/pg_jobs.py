@@ -19,7 +19,7 @@ from paperlens.index.store.sqlite_jobs import JOB_FIELDS
 
 _JOB_COLUMNS = (
     "id, document_id, status, stage, progress, error_code, error_message, upload_path, filename, collection,"
-    " attempts, created_at, updated_at"
+    " attempts, created_at, updated_at, timings"
 )
 _NOW = "extract(epoch from clock_timestamp())"
 

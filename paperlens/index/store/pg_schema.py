@@ -81,6 +81,8 @@ CREATE TABLE blobs (
 CREATE INDEX blobs_by_document ON blobs(document_id);
 """,
     ),
+    # Seconds per ingestion stage, as the job API shows them (JSON {stage: seconds}).
+    (2, "ALTER TABLE jobs ADD COLUMN timings TEXT;"),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

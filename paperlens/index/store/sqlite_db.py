@@ -79,7 +79,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     collection TEXT NOT NULL DEFAULT 'default',
     attempts INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    timings TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs(status, created_at);
 """
@@ -100,6 +101,9 @@ class SQLiteDatabase:
         self._conn.execute("PRAGMA busy_timeout=10000")
         with self._lock:
             self._conn.executescript(_SCHEMA)
+            columns = {r["name"] for r in self._conn.execute("PRAGMA table_info(jobs)")}
+            if "timings" not in columns:  # a library made before jobs kept their stage timings
+                self._conn.execute("ALTER TABLE jobs ADD COLUMN timings TEXT")
             if self.get_meta("schema_version") is None:
                 self.set_meta("schema_version", str(SCHEMA_VERSION))
 

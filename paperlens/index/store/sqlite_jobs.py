@@ -12,7 +12,7 @@ from paperlens.index.store.sqlite_db import SQLiteDatabase
 
 #: Columns a caller may set with ``update_job`` (names are put into SQL, so they are checked).
 JOB_FIELDS = frozenset(
-    {"status", "stage", "progress", "error_code", "error_message", "attempts", "upload_path"}
+    {"status", "stage", "progress", "error_code", "error_message", "attempts", "upload_path", "timings"}
 )
 
 
