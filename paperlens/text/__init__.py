@@ -1,0 +1,1 @@
+"""Text handling shared by ingestion, search and answers: letter forms, digits and language of a text."""
