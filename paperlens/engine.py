@@ -30,6 +30,7 @@ from paperlens.ingest.chunk import chunk_elements
 from paperlens.ingest.isolate import parse_pdf_isolated
 from paperlens.ingest.parse import PARSER_VERSION
 from paperlens.models import Answer, Document, ElementKind, Hit
+from paperlens.retrieve.multilingual import open_multilingual_index
 from paperlens.retrieve.rerank import build_reranker
 from paperlens.retrieve.search import Filters, Retriever
 
@@ -102,6 +103,8 @@ class Engine:
         if self.image_embedder is not None:
             self.image_vectors = self._vector_index("image.faiss", self.image_embedder.dim)
             self._open_image_index()
+        # Questions not in English search a second, multilingual index (None when embed.multilingual is off).
+        self.multilingual = open_multilingual_index(settings, self.store)
         self.retriever = Retriever(
             store=self.store,
             vectors=self.vectors,
@@ -111,8 +114,14 @@ class Engine:
             reranker=build_reranker(settings.rerank),
             image_vectors=self.image_vectors,
             image_embedder=self.image_embedder,
+            multilingual=self.multilingual,
         )
-        self.generator = build_generator(settings.generate, self.embedder, image_resolver=self.crop_for_hit)
+        self.generator = build_generator(
+            settings.generate,
+            self.embedder,
+            image_resolver=self.crop_for_hit,
+            multilingual=self.multilingual.embedder if self.multilingual is not None else None,
+        )
         self.describer = self._build_describer()
         # One writer at a time: ingestion commits and deletions are serialised; searches never wait on parsing.
         self._write_lock = threading.Lock()
@@ -209,6 +218,8 @@ class Engine:
     def close(self) -> None:
         self.retriever.close()
         self.flush_vectors()
+        if self.multilingual is not None:
+            self.multilingual.close()
         self.store.close()
 
     # -- vector files ----------------------------------------------------------------------------------
@@ -232,6 +243,8 @@ class Engine:
         self.vectors.save()
         if self.image_vectors is not None:
             self.image_vectors.save()
+        if self.multilingual is not None:
+            self.multilingual.save()
         self._vectors_dirty = False
         self._vectors_saved_at = time.monotonic()
 
@@ -298,6 +311,9 @@ class Engine:
             report("embed", 0.0)
             vectors = self._embed_chunks([c.text for c in chunks], lambda f: report("embed", f))
             image_vectors = self._embed_visual_chunks(elements, chunks)
+            multilingual_vectors = (
+                self.multilingual.embed_passages([c.text for c in chunks]) if self.multilingual else None
+            )
             report("index", 0.0)
             document = Document(
                 id=document_id,
@@ -317,6 +333,8 @@ class Engine:
                 if self.image_vectors is not None and image_vectors:
                     positions = sorted(image_vectors)
                     self.image_vectors.add([ids[p] for p in positions], [image_vectors[p] for p in positions])
+                if self.multilingual is not None:
+                    self.multilingual.add(ids, multilingual_vectors)
                 self._vectors_changed()
         except BaseException:
             if not self.store.has_document(document_id):
@@ -373,6 +391,8 @@ class Engine:
             self.vectors.remove(ids)
             if self.image_vectors is not None:
                 self.image_vectors.remove(ids)
+            if self.multilingual is not None:
+                self.multilingual.remove(ids)
             self._vectors_changed()
         shutil.rmtree(self.settings.crops_dir / document_id, ignore_errors=True)
         upload = self.settings.uploads_dir / f"{document_id}.pdf"
@@ -439,6 +459,12 @@ class Engine:
                 # "torch" after an ONNX export failed (the service tries it at startup); None: not applicable.
                 "query_runtime": getattr(self.embedder, "query_runtime", None),
             },
+            "embed_multilingual": {
+                "name": self.settings.embed.multilingual,
+                "model": self.multilingual.model if self.multilingual else "",
+                "active": self.multilingual is not None,
+                "used_for": self.settings.retrieve.multilingual_for if self.multilingual else "none",
+            },
             "keyword": {"name": "sqlite-fts5", "model": "bm25", "active": True},
             "image_embed": self._image_health(),
             "layout": {"name": ingest.layout, "model": f"parser v{PARSER_VERSION}", "active": True},
@@ -463,5 +489,6 @@ class Engine:
             "vectors": self.vectors.ntotal,
             "vector_index": self.vectors.kind,
             "image_vectors": self.image_vectors.ntotal if self.image_vectors is not None else 0,
+            "multilingual_vectors": self.multilingual.ntotal if self.multilingual is not None else 0,
             "backends": backends,
         }

@@ -22,14 +22,19 @@ ImageResolver = Callable[[Hit], Path | None]
 
 
 def build_generator(
-    settings: GenerateSettings, embedder: Embedder, image_resolver: ImageResolver | None = None
+    settings: GenerateSettings,
+    embedder: Embedder,
+    image_resolver: ImageResolver | None = None,
+    multilingual: Embedder | None = None,
 ) -> Generator:
-    """Build the configured generator. A missing model is an error here, never a silent switch to another."""
+    """Build the configured generator. A missing model is an error here, never a silent switch to another.
+
+    ``multilingual``: the embedder the extractive answer scores sentences with for questions not in English."""
     backend = settings.backend
     if backend == "extractive":
         from paperlens.generate.extractive import ExtractiveGenerator
 
-        return ExtractiveGenerator(embedder, max_sentences=settings.max_sentences)
+        return ExtractiveGenerator(embedder, max_sentences=settings.max_sentences, multilingual=multilingual)
     if backend == "local":
         from paperlens.generate.local import LocalGenerator
 

@@ -12,6 +12,7 @@ from collections import Counter
 from typing import Any
 
 from paperlens.ingest.layout.base import Graphic, PageContent, TextBlock
+from paperlens.text.persian import fold_presentation_forms
 
 # Fonts TeX and Word use for mathematics (upper-cased substrings of the font name).
 _MATH_FONTS = (
@@ -61,7 +62,8 @@ def block_from_dict(raw: dict[str, Any], skip_lines: frozenset[int] = frozenset(
             rotated = True
         parts = []
         for span in line["spans"]:
-            text = span["text"]
+            # Some PDFs (Persian and Arabic ones) hold contextual glyph forms instead of letters.
+            text = fold_presentation_forms(span["text"])
             n = len(text.strip())
             if not n:
                 parts.append(text)
