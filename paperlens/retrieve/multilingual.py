@@ -114,6 +114,14 @@ class MultilingualIndex:
                 self._insert([i for i, _ in keep], vectors)  # committed per batch: an interrupted run resumes
                 bar.update(len(keep))
 
+    def put_vectors(self, ids: Sequence[int], vectors: np.ndarray) -> None:
+        """Keep vectors made some other way (the latency benchmark's synthetic ones) as this model's; the next
+        ``sync`` then finds nothing to embed."""
+        identity = json.dumps(multilingual_identity(self.embedder), sort_keys=True)
+        with self._lock:
+            self._conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('identity', ?)", (identity,))
+        self._insert(ids, vectors)
+
     # -- the vectors file -------------------------------------------------------------------------------
     def _ids(self) -> np.ndarray:
         rows = self._conn.execute("SELECT chunk_id FROM vectors ORDER BY chunk_id").fetchall()
