@@ -35,6 +35,15 @@ class IngestSettings(_Section):
     layout: Literal["pymupdf", "rapid", "heuristic"] = "heuristic"
     ocr: bool = Field(True, description="OCR pages that have no text layer (rapidocr, offline)")
     ocr_dpi: int = Field(150, ge=72, le=400)
+    # PP-OCR (rapidocr) reads Latin script only; Tesseract reads Persian and Arabic with Debian's
+    # tesseract-ocr-fas / -ara data (installed by `make test` where missing).
+    ocr_engine: Literal["rapidocr", "tesseract"] = Field(
+        "rapidocr",
+        description="OCR of pages without a text layer: rapidocr (bundled, Latin script) or tesseract",
+    )
+    ocr_languages: str = Field(
+        "eng+fas", description="Tesseract's languages for ocr_engine 'tesseract', e.g. 'eng+fas' (Persian)"
+    )
     parse_timeout_s: float = Field(300.0, gt=0, description="wall-clock limit for parsing one PDF")
     parse_timeout_per_page_s: float = Field(
         10.0, ge=0, description="added to parse_timeout_s for each page (OCR of a scanned page takes seconds)"

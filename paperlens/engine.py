@@ -123,6 +123,10 @@ class Engine:
             multilingual=self.multilingual.embedder if self.multilingual is not None else None,
         )
         self.describer = self._build_describer()
+        if settings.ingest.ocr and settings.ingest.ocr_engine == "tesseract":
+            from paperlens.ingest.ocr_tesseract import check_tesseract
+
+            check_tesseract(settings.ingest.ocr_languages)  # a missing language is said at start-up
         # One writer at a time: ingestion commits and deletions are serialised; searches never wait on parsing.
         self._write_lock = threading.Lock()
         self._vectors_dirty = False
@@ -468,7 +472,9 @@ class Engine:
             "keyword": {"name": "sqlite-fts5", "model": "bm25", "active": True},
             "image_embed": self._image_health(),
             "layout": {"name": ingest.layout, "model": f"parser v{PARSER_VERSION}", "active": True},
-            "ocr": {"name": "rapidocr-onnxruntime", "model": "PP-OCR (bundled)", "active": ingest.ocr},
+            "ocr": {"name": "rapidocr-onnxruntime", "model": "PP-OCR (bundled)", "active": ingest.ocr}
+            if ingest.ocr_engine == "rapidocr"
+            else {"name": "tesseract", "model": ingest.ocr_languages, "active": ingest.ocr},
             "describe": {
                 "name": self.settings.describe.backend,
                 "model": getattr(self.describer, "model", "") if self.describer else "",

@@ -66,3 +66,18 @@ def make_topics_pdf(path: Path, topics: dict[str, str] = ENGLISH_TOPICS) -> Path
     doc.save(path)
     doc.close()
     return Path(path)
+
+
+def make_scanned_persian_pdf(path: Path, dpi: int = 200) -> Path:
+    """``make_persian_pdf``'s page as a picture only (no text layer): a scanned Persian page."""
+    import pymupdf
+
+    source = pymupdf.open(make_persian_pdf(Path(path).with_suffix(".source.pdf")))
+    pixmap = source[0].get_pixmap(dpi=dpi)
+    doc = pymupdf.open()
+    page = doc.new_page(width=source[0].rect.width, height=source[0].rect.height)
+    page.insert_image(page.rect, pixmap=pixmap)
+    doc.save(path)
+    doc.close()
+    source.close()
+    return Path(path)

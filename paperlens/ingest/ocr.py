@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from paperlens.config import IngestSettings
 from paperlens.ingest.layout.base import TextBlock
 from paperlens.ingest.respace import respace
 from paperlens.models import BBox
@@ -50,6 +51,15 @@ def ocr_lines(page: Any, dpi: int) -> list[tuple[BBox, str, float]]:
         ys = [p[1] * scale for p in points]
         lines.append(((min(xs), min(ys), max(xs), max(ys)), respace(str(text).strip()), float(score)))
     return lines
+
+
+def page_ocr_lines(page: Any, settings: IngestSettings) -> list[tuple[BBox, str, float]]:
+    """The configured OCR engine's lines for a page without a text layer."""
+    if settings.ocr_engine == "tesseract":
+        from paperlens.ingest.ocr_tesseract import tesseract_lines
+
+        return tesseract_lines(page, settings.ocr_dpi, settings.ocr_languages)
+    return ocr_lines(page, settings.ocr_dpi)
 
 
 def lines_to_blocks(lines: list[tuple[BBox, str, float]]) -> list[TextBlock]:
