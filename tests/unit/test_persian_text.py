@@ -76,3 +76,19 @@ def test_language_detection_makes_no_error_on_the_bench_sets(shared_bench: Path)
             if row.get("question_en") and not detect_language(row["question_en"]).is_english:
                 wrong.append((row["id"], row["question_en"]))
     assert wrong == []
+
+
+@pytest.mark.parametrize(
+    ("question", "pages"),
+    [
+        ("بر اساس نمودار صفحه‌ی ۱۴، در سال ۲۰۱۰ چه مقدار زمان گذرانده شد؟", [14]),
+        ("تعداد خودروهای تصویرهای صفحه‌ی ۲ و تعداد میله‌های نمودارهای صفحه‌ی ۴ چند است؟", [2, 4]),
+        ("در صفحات ۳۰ تا ۳۲ چه آمده است؟", [30, 31, 32]),
+        ("اسلاید ۷ یا ۹ کدام نمودار را دارد؟", [7, 9]),
+        ("در سال ۲۰۱۰ چه شد؟", []),
+    ],
+)
+def test_persian_page_references_are_read_after_folding(question, pages):
+    from paperlens.retrieve.page_refs import referenced_pages
+
+    assert referenced_pages(fold_persian(question)) == pages
