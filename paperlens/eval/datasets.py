@@ -30,6 +30,9 @@ class PageQuestion(BaseModel):
     doc_type: str = "unknown"
     evidence_pages: list[int] = Field(default_factory=list)
     evidence_sources: list[str] = Field(default_factory=list)
+    #: a translated set's row keeps its original (``fa_*`` sets: ``question`` in Persian, this in English)
+    question_en: str | None = None
+    lang: str | None = None
 
     @field_validator("answer", mode="before")
     @classmethod
@@ -49,6 +52,8 @@ class PassageQuestion(BaseModel):
     answer: str
     distractors: list[str] = Field(default_factory=list)
     key_passage: str
+    question_en: str | None = None
+    lang: str | None = None
 
 
 Question = PageQuestion | PassageQuestion
@@ -105,6 +110,17 @@ def load_dataset(root: Path) -> BenchDataset:
     if len(set(ids)) != len(ids):
         raise BadInputError(f"{questions_file}: question ids are not unique")
     return BenchDataset(name=root.resolve().name, root=root, pdfs=pdfs, questions=questions)
+
+
+def english_twin(dataset: BenchDataset) -> BenchDataset | None:
+    """The rows of a translated set that keep their English original, asked in English (same ids and gold);
+    None when no row does. ``paperlens bench`` scores both in one run, so the cross-lingual gap is one ratio."""
+    rows = [
+        q.model_copy(update={"question": q.question_en, "lang": "en"})
+        for q in dataset.questions
+        if q.question_en
+    ]
+    return dataset.model_copy(update={"questions": rows}) if rows else None
 
 
 def sample_questions(dataset: BenchDataset, n: int | None, seed: int = 0) -> BenchDataset:

@@ -91,6 +91,7 @@ def render_markdown(report: dict) -> str:
         if report.get("not_recoverable"):
             out += ["Not recoverable: " + ", ".join(f"`{q}`" for q in report["not_recoverable"]), ""]
     out += _fidelity_lines(report, names)
+    out += _same_rows_english_lines(report, ks)
     out += ["## Cost", "", "| system | latency p50 (ms) | latency p95 (ms) | ingestion pages | pages/s |"]
     out.append("|---|---|---|---|---|")
     for n in names:
@@ -134,6 +135,30 @@ def _fidelity_lines(report: dict, names: Sequence[str]) -> list[str]:
     out = ["## Text fidelity (what the stored chunks hold, whatever the ranking)", ""]
     out += [f"- {n}: {_fidelity_text(f)}" for n, f in rows]
     return [*out, ""]
+
+
+def _same_rows_english_lines(report: dict, ks: Sequence[int]) -> list[str]:
+    """A translated set (rows with ``question_en``): its figures beside the same rows asked in English."""
+    same = report.get("same_rows_english") or {}
+    if not same:
+        return []
+    header = "| system | metric | asked in | " + " | ".join(f"@{k}" for k in ks) + " |"
+    lines = ["## The same rows asked in English (`question_en`)", "",
+             "Each question again in its English original, same gold, same index, same run; the ratio is "
+             "translated / English.", "", header, "|" + "---|" * (len(ks) + 3)]  # fmt: skip
+    for name, entry in same.items():
+        for metric, ratio in entry["ratio"].items():
+            for label, summary in (("translation", entry["translated"]), ("English", entry["english"])):
+                cells = " | ".join(_fmt(summary[metric].get(str(k))) for k in ks)
+                lines.append(f"| {name} | {metric} | {label} | {cells} |")
+            lines.append(
+                f"| {name} | {metric} | ratio | " + " | ".join(_fmt(ratio.get(str(k))) for k in ks) + " |"
+            )
+        lat = entry["english"]["latency_ms"]
+        lines.append(
+            f"| {name} | latency p50 (ms), English | | {_fmt(lat['p50'], 1)} |" + " |" * (len(ks) - 1)
+        )
+    return [*lines, ""]
 
 
 def _answer_lines(report: dict) -> list[str]:
@@ -259,5 +284,12 @@ def print_summary(report: dict, console: Console) -> None:
     for n in names:
         for fidelity in (report[n].get("fidelity") or {}).values():
             console.print(f"{n} text fidelity: {_fidelity_text(fidelity)}")
+    for name, entry in (report.get("same_rows_english") or {}).items():
+        k5 = _nearest_k(ks)
+        for metric, ratio in entry["ratio"].items():
+            console.print(
+                f"{name}, same rows in English: {metric}@{k5} {_fmt(entry['english'][metric].get(k5))}, "
+                f"translated {_fmt(entry['translated'][metric].get(k5))}, ratio {_fmt(ratio.get(k5))}"
+            )
     for line in _answer_lines(report):
         console.print(line)

@@ -25,6 +25,7 @@ from paperlens.eval.datasets import (
     BenchDataset,
     PageQuestion,
     PassageQuestion,
+    english_twin,
     load_dataset,
     sample_questions,
 )
@@ -48,7 +49,9 @@ if TYPE_CHECKING:
 # Settings that shape the index but never change what it holds are left out of the cache key, so moving the
 # benchmark between machines (devices, batch sizes, limits) does not throw the ingested corpus away.
 _KEY_IGNORES = {
-    "embed": {"device", "batch_size", "query_threads", "query_runtime"},
+    # ``multilingual``: its index is built from the stored chunks whenever an index is opened
+    # (retrieve/multilingual.py), so it never changes what ingestion stores.
+    "embed": {"device", "batch_size", "query_threads", "query_runtime", "multilingual"},
     "describe": {"device", "batch_size", "api_key"},
     "image_embed": {"device"},
     "ingest": {"parse_timeout_s", "parse_timeout_per_page_s", "parse_memory_mb"},
@@ -98,8 +101,18 @@ def cache_key(settings: Settings, pdf_hashes: Sequence[str]) -> str:
 
 
 def bench_data_dir(settings: Settings, dataset_name: str, key: str) -> Path:
-    """Where ``paperlens bench`` keeps the index it ingested for this dataset and these settings."""
-    return Path(settings.data_dir) / "bench" / f"{dataset_name}-{key[:16]}"
+    """Where ``paperlens bench`` keeps the index it ingested for this dataset and these settings.
+
+    The key covers the PDFs and every setting that shapes the index, not the questions: a translated set over
+    the same PDFs (``fa_litqa_dev`` beside ``litqa_dev``) has the same key, so it searches the index another
+    set's run ingested instead of ingesting every PDF again."""
+    root = Path(settings.data_dir) / "bench"
+    own = root / f"{dataset_name}-{key[:16]}"
+    if not (own / "paperlens.sqlite3").is_file():
+        for other in sorted(root.glob(f"*-{key[:16]}")):
+            if (other / "paperlens.sqlite3").is_file():
+                return other
+    return own
 
 
 def redacted_config(settings: Settings) -> dict:
@@ -384,6 +397,51 @@ def _answer_choice(
     row[f"{prefix}mc_outcome"] = multiple_choice_outcome(chosen, correct, insufficient)
 
 
+# ---------------------------------------------------------------- translated sets
+
+#: The metric a cross-lingual ratio is taken of, per kind of question.
+_HEADLINE = {"page": "page_recall", "passage": "passage_hit"}
+
+
+def same_rows_english(
+    twin: BenchDataset,
+    per_question: dict[str, list[dict]],
+    ks: Sequence[int],
+    console: Console,
+    retrievers: dict[str, Callable[[], BenchRetriever]],
+    doc_ids: dict[str, dict[str, str]],
+    recoverable: dict[str, dict],
+) -> dict:
+    """Ask ``twin``'s rows (a translated set's English originals) through each retriever again and compare
+    with the translated questions' own rows: {name: {"english": summary, "translated": summary of the same
+    rows, "ratio": {metric: {k: translated / English}}}}. The English rows join ``per_question`` as
+    "<name>_english"."""
+    ids = {q.id for q in twin.questions}
+    out: dict = {}
+    for name, make in retrievers.items():
+        retriever = make()
+        try:
+            rows = evaluate_retriever(retriever, twin, doc_ids[name], ks, recoverable, console)
+        finally:
+            engine = getattr(retriever, "engine", None)
+            if engine is not None:
+                engine.close()
+        per_question[f"{name}_english"] = rows
+        english = summarise(rows, ks)
+        translated = summarise([r for r in per_question[name] if r["id"] in ids], ks)
+        ratio: dict[str, dict[str, float | None]] = {}
+        for kind, metric in _HEADLINE.items():
+            if not english["counts"][f"{kind}_questions"]:
+                continue
+            ratio[metric] = {
+                str(k): (translated[metric][str(k)] / english[metric][str(k)])
+                if english[metric].get(str(k)) else None
+                for k in ks
+            }  # fmt: skip
+        out[name] = {"english": english, "translated": translated, "ratio": ratio}
+    return out
+
+
 # ---------------------------------------------------------------- the whole run
 
 
@@ -488,6 +546,15 @@ def run_bench(
         report["config"]["baseline"] = {"chunk_size": 1024, "chunk_overlap": 128, "model": plain.model_path,
                                         "index": "faiss.IndexFlatIP"}  # fmt: skip
         per_question["baseline"] = rows
+
+    twin = english_twin(dataset)
+    if twin is not None:
+        report["same_rows_english"] = same_rows_english(
+            twin, per_question, ks, console,
+            {"system": lambda: SystemRetriever(Engine(bench_settings)),
+             **({"baseline": lambda: plain} if baseline else {})},
+            {"system": ingested["ids"], "baseline": hashes}, recoverable,
+        )  # fmt: skip
 
     report["not_recoverable"] = sorted(qid for qid, r in recoverable.items() if not r["recoverable"])
     write_report(report, per_question, Path(out_dir))

@@ -35,15 +35,23 @@ GENERATORS: Registry[Generator] = Registry("generate")
 
 @GENERATORS.register("extractive")
 def _extractive(
-    settings: GenerateSettings, embedder: Embedder, image_resolver: ImageResolver | None
+    settings: GenerateSettings,
+    embedder: Embedder,
+    image_resolver: ImageResolver | None,
+    multilingual: Embedder | None,
 ) -> Generator:
     from paperlens.generate.extractive import ExtractiveGenerator
 
-    return ExtractiveGenerator(embedder, max_sentences=settings.max_sentences)
+    return ExtractiveGenerator(embedder, max_sentences=settings.max_sentences, multilingual=multilingual)
 
 
 @GENERATORS.register("local")
-def _local(settings: GenerateSettings, embedder: Embedder, image_resolver: ImageResolver | None) -> Generator:
+def _local(
+    settings: GenerateSettings,
+    embedder: Embedder,
+    image_resolver: ImageResolver | None,
+    multilingual: Embedder | None,
+) -> Generator:
     from paperlens.generate.local import LocalGenerator
 
     return LocalGenerator.from_settings(settings)
@@ -51,7 +59,10 @@ def _local(settings: GenerateSettings, embedder: Embedder, image_resolver: Image
 
 @GENERATORS.register("gemini")
 def _gemini(
-    settings: GenerateSettings, embedder: Embedder, image_resolver: ImageResolver | None
+    settings: GenerateSettings,
+    embedder: Embedder,
+    image_resolver: ImageResolver | None,
+    multilingual: Embedder | None,
 ) -> Generator:
     from paperlens.generate.gemini import GeminiGenerator
 
@@ -60,7 +71,10 @@ def _gemini(
 
 @GENERATORS.register("qwen-vl")
 def _qwen_vl(
-    settings: GenerateSettings, embedder: Embedder, image_resolver: ImageResolver | None
+    settings: GenerateSettings,
+    embedder: Embedder,
+    image_resolver: ImageResolver | None,
+    multilingual: Embedder | None,
 ) -> Generator:
     from paperlens.generate.qwen_vl import QwenVLGenerator
 
@@ -69,7 +83,10 @@ def _qwen_vl(
 
 @GENERATORS.register("openai")
 def _openai(
-    settings: GenerateSettings, embedder: Embedder, image_resolver: ImageResolver | None
+    settings: GenerateSettings,
+    embedder: Embedder,
+    image_resolver: ImageResolver | None,
+    multilingual: Embedder | None,
 ) -> Generator:
     from paperlens.generate.openai import OpenAIGenerator
 
@@ -77,7 +94,12 @@ def _openai(
 
 
 def build_generator(
-    settings: GenerateSettings, embedder: Embedder, image_resolver: ImageResolver | None = None
+    settings: GenerateSettings,
+    embedder: Embedder,
+    image_resolver: ImageResolver | None = None,
+    multilingual: Embedder | None = None,
 ) -> Generator:
-    """Build the configured generator. A missing model is an error here, never a silent switch to another."""
-    return GENERATORS.build(settings.backend, settings, embedder, image_resolver)
+    """Build the configured generator. A missing model is an error here, never a silent switch to another.
+
+    ``multilingual``: the embedder the extractive answer scores sentences with for questions not in English."""
+    return GENERATORS.build(settings.backend, settings, embedder, image_resolver, multilingual)

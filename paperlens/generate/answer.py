@@ -17,6 +17,7 @@ from paperlens.generate.base import NOT_FOUND, Generator
 from paperlens.generate.citations import build_answer
 from paperlens.generate.prompts import StreamGuard
 from paperlens.models import Answer, Hit
+from paperlens.text.lang import detect_language
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +30,22 @@ def _no_evidence(generator: Generator) -> Answer:
     )
 
 
+def mark_languages(answer: Answer, question: str) -> Answer:
+    """Set the languages of the answer, the question and each quote (by script, text/lang.py)."""
+    answer.question_lang = detect_language(question).lang
+    answer.lang = detect_language(answer.answer).lang
+    for citation in answer.citations:
+        citation.lang = detect_language(citation.quote).lang
+    return answer
+
+
 def answer_question(question: str, evidence: Sequence[Hit], generator: Generator) -> Answer:
     """Generate and check one answer. With no evidence the model is not asked (it could only make things up)."""
     evidence = list(evidence)
     if not evidence:
-        return _no_evidence(generator)
-    return build_answer(generator.generate(question, evidence), evidence, backend=generator.name)
+        return mark_languages(_no_evidence(generator), question)
+    answer = build_answer(generator.generate(question, evidence), evidence, backend=generator.name)
+    return mark_languages(answer, question)
 
 
 def stream_answer(question: str, evidence: Sequence[Hit], generator: Generator) -> Iterator[dict]:
@@ -42,7 +53,7 @@ def stream_answer(question: str, evidence: Sequence[Hit], generator: Generator) 
     ``{"event": "error", "data": {"code", "message"}}``. Never raises for a generation failure."""
     evidence = list(evidence)
     if not evidence:
-        answer = _no_evidence(generator)
+        answer = mark_languages(_no_evidence(generator), question)
         yield {"event": "token", "data": {"text": answer.answer}}
         yield {"event": "final", "data": answer.model_dump(mode="json")}
         return
@@ -57,7 +68,7 @@ def stream_answer(question: str, evidence: Sequence[Hit], generator: Generator) 
         tail = guard.finish()
         if tail:
             yield {"event": "token", "data": {"text": tail}}
-        answer = build_answer(guard.raw, evidence, backend=generator.name)
+        answer = mark_languages(build_answer(guard.raw, evidence, backend=generator.name), question)
     except PaperlensError as exc:
         yield {"event": "error", "data": {"code": exc.code, "message": exc.message}}
         return

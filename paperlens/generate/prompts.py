@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 
 from paperlens.generate.text import normalise_space, split_sentences, strip_section_prefix
 from paperlens.models import Hit
+from paperlens.text.lang import detect_language
 
 #: The exact phrase the prompt asks for when the evidence does not answer; answers holding it are "not found".
 NOT_FOUND_PHRASE = "not found in the provided papers"
@@ -114,6 +115,26 @@ def user_prompt(question: str, evidence: Sequence[Hit], max_chars: int = 1500) -
         f"Question: {question}\n\n"
         "Answer from the evidence only, citing [N] after each claim. If it does not answer the question, reply "
         f"exactly: {NOT_FOUND_PHRASE.capitalize()}."
+        f"{answer_language_rule(question)}"
+    )
+
+
+#: Names the prompt uses for the languages ``detect_language`` reports (others are named by their code).
+LANGUAGE_NAMES = {"fa": "Persian", "ar": "Arabic", "ur": "Urdu", "ru": "Russian", "he": "Hebrew", "hi": "Hindi",
+                  "zh": "Chinese", "ja": "Japanese", "ko": "Korean", "th": "Thai"}  # fmt: skip
+
+
+def answer_language_rule(question: str) -> str:
+    """For a question not in English: a line asking for the answer in the question's language, with the same
+    citations; the not-found phrase stays English, since that is what the answer checker recognises. Empty
+    for English questions, so their prompt is unchanged."""
+    detected = detect_language(question)
+    if detected.is_english or detected.lang == "und":
+        return ""
+    name = LANGUAGE_NAMES.get(detected.lang, f"the language with code {detected.lang!r}")
+    return (
+        f"\nThe question is in {name}: write the answer in {name}, keeping the [N] citations, numbers and "
+        "technical terms as the evidence has them; the not-found reply stays in English, exactly as above."
     )
 
 
@@ -136,7 +157,11 @@ def build_messages(
         question = neutralise(normalise_space(question))
         return [
             {"role": "system", "content": COMPACT_SYSTEM_PROMPT},
-            {"role": "user", "content": f"{format_evidence(evidence, max_chars)}\n\nQuestion: {question}"},
+            {
+                "role": "user",
+                "content": f"{format_evidence(evidence, max_chars)}\n\nQuestion: {question}"
+                f"{answer_language_rule(question)}",
+            },
         ]
     return [
         {"role": "system", "content": SYSTEM_PROMPT},

@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from paperlens.config import IngestSettings
 from paperlens.ingest.layout.base import TextBlock
 from paperlens.ingest.respace import respace
 from paperlens.models import BBox
@@ -72,6 +73,18 @@ def ocr_lines(page: Any, dpi: int) -> list[tuple[BBox, str, float]]:
     return lines
 
 
+def page_ocr_lines(
+    page: Any, settings: IngestSettings, dpi: int | None = None
+) -> list[tuple[BBox, str, float]]:
+    """The configured OCR engine's lines for a page without a text layer (at ``dpi``, else ocr_dpi)."""
+    dpi = dpi or settings.ocr_dpi
+    if settings.ocr_engine == "tesseract":
+        from paperlens.ingest.ocr_tesseract import tesseract_lines
+
+        return tesseract_lines(page, dpi, settings.ocr_languages)
+    return ocr_lines(page, dpi)
+
+
 def lines_to_blocks(lines: list[tuple[BBox, str, float]]) -> list[TextBlock]:
     """Merge OCR lines into paragraph blocks: a line joins the block above when it starts close below it,
     overlaps it horizontally and has about the same height (one font size)."""
@@ -121,7 +134,7 @@ def ocr_pages(
     try:
         found: dict[int, OcrLines] = {}
         for done, number in enumerate(pages, start=1):
-            found[number] = ocr_lines(doc[number - 1], dpi)
+            found[number] = page_ocr_lines(doc[number - 1], settings, dpi)
             if progress:
                 progress(done, len(pages))
         return found

@@ -270,7 +270,7 @@ def parse_pdf(
     from paperlens.ingest.layout.extract import body_font_size, extract_page
     from paperlens.ingest.layout.furniture import flag_furniture_blocks, mark_furniture, recurring_furniture
     from paperlens.ingest.layout.link import link_captions
-    from paperlens.ingest.ocr import lines_to_blocks, needs_ocr, ocr_lines
+    from paperlens.ingest.ocr import lines_to_blocks, needs_ocr, page_ocr_lines
 
     started = time.perf_counter()
     backend = make_layout_backend(settings.layout)
@@ -298,9 +298,7 @@ def parse_pdf(
             page = doc[content.number - 1]
             if settings.ocr and not content.blocks and needs_ocr(page):
                 done = (ocr_results or {}).get(content.number)
-                content.blocks = lines_to_blocks(
-                    done if done is not None else ocr_lines(page, settings.ocr_dpi)
-                )
+                content.blocks = lines_to_blocks(done if done is not None else page_ocr_lines(page, settings))
                 content.ocr = True
                 ocr_pages += 1
             # A fully scanned document has no text layer to measure; each OCR'd page measures its own.

@@ -41,6 +41,7 @@ class Work:
     chunks: list[Chunk] = field(default_factory=list)
     vectors: Any = None  # float32 array, one row per chunk
     image_vectors: dict[int, Any] = field(default_factory=dict)  # position in chunks -> CLIP vector
+    multilingual_vectors: Any = None  # float32 array, one row per chunk, when the multilingual index is on
     created: bool = True  # False when the write stage found the document stored already (a concurrent ingest)
     timings: dict[str, float] = field(default_factory=dict)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from paperlens.config import ChunkSettings
 from paperlens.ingest.chunk import chunk_elements
@@ -89,6 +90,21 @@ class EmbedStage:
 
     def run(self, work: Work, progress: Progress) -> None:
         work.vectors = self.executor.embed([c.text for c in work.chunks], progress)
+
+
+class MultilingualEmbedStage:
+    """Passages embedded a second time by the multilingual model, whose index serves questions not in English
+    (off when ``embed.multilingual`` is "none")."""
+
+    name = "embed-multilingual"
+    share = 0.15
+
+    def __init__(self, embed_passages: Callable[[list[str]], Any], enabled: bool) -> None:
+        self.embed_passages = embed_passages
+        self.enabled = enabled
+
+    def run(self, work: Work, progress: Progress) -> None:
+        work.multilingual_vectors = self.embed_passages([c.text for c in work.chunks])
 
 
 class ImageEmbedStage:

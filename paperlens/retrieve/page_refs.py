@@ -15,9 +15,12 @@ import re
 MAX_PAGES = 20
 
 _NUMBER = r"(\d{1,4})"
-_RANGE = rf"{_NUMBER}(?:\s*(?:-|–|—|to)\s*{_NUMBER})?"
+# Persian too ("صفحه‌ی ۱۴", "صفحات ۳۰ تا ۳۵", "اسلاید ۳۱"): the query reaches here with its digits in ASCII
+# (paperlens/text/persian.py), ZWNJ kept between the letters of one word.
+_PAGE_WORDS = r"pages?|slides?|pp?\.|صفحات|صفحه(?:\u200c?(?:ی|های|ها))?|اسلاید(?:\u200c?(?:ی|های|ها))?"
+_RANGE = rf"{_NUMBER}(?:\s*(?:-|–|—|to|تا)\s*{_NUMBER})?"
 _REFERENCE = re.compile(
-    rf"\b(?:pages?|slides?|pp?\.)\s*{_RANGE}((?:\s*(?:,|and|&|or)\s*{_RANGE})*)",
+    rf"\b(?:{_PAGE_WORDS})\s*{_RANGE}((?:\s*(?:,|،|and|&|or|و|یا)\s*{_RANGE})*)",
     re.IGNORECASE,
 )
 _MORE = re.compile(_RANGE)

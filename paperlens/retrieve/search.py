@@ -24,9 +24,11 @@ from paperlens.index.store import Store, VectorSearch
 from paperlens.models import VISUAL_KINDS, Chunk, Hit
 from paperlens.retrieve.fusion import dedup_by_key, reciprocal_rank_fusion, weighted_score_fusion
 from paperlens.retrieve.local_keyword import local_keyword_scores
+from paperlens.retrieve.multilingual import MultilingualIndex
 from paperlens.retrieve.page_refs import referenced_pages
 from paperlens.retrieve.reference_lists import is_reference_list
 from paperlens.retrieve.rerank.base import Reranker
+from paperlens.text.lang import detect_language
 from paperlens.text.normalize import normalize_query
 
 Scored = tuple[int, float, dict[str, int]]
@@ -73,6 +75,8 @@ class Retriever:
     # How a client fetches a visual hit's image. HTTP is the service's business: it sets this (service/urls.py);
     # the CLI and the benchmark leave it None and their hits carry no URL.
     image_url_for: Callable[[str], str] | None = None
+    # The second dense index for queries not in English (embed.multilingual; None when off).
+    multilingual: MultilingualIndex | None = None
     # Runs the keyword search beside the query embedding: SQLite and torch both release the GIL, so the FTS5
     # query (5 ms at 100k chunks idle, 13 ms on a busy host) overlaps the embedding (benchmarks/search_latency.py:
     # p95 about 4 ms lower). One thread is enough: keyword searches take the store's lock one at a time anyway.
@@ -107,7 +111,7 @@ class Retriever:
         return found, local_keyword_scores(query, {i: c.text for i, c in chunks.items()})
 
     def named_pages(
-        self, query: str, query_vector: np.ndarray, limit: int, filters: Filters
+        self, query: str, query_vector: np.ndarray | None, limit: int, filters: Filters
     ) -> list[tuple[int, float]]:
         """The chunks of the pages the query names ("the chart on page 14"), best dense match first.
 
@@ -122,6 +126,9 @@ class Retriever:
         ids = np.concatenate(
             [self.store.filtered_chunk_ids(**{**scope, "pages": (page, page)}) for page in pages]
         )
+        if query_vector is None:  # a non-English query that skipped the English dense list
+            assert self.multilingual is not None
+            return self.multilingual.search(query, limit, allowed_ids=ids)
         return self.vectors.search(query_vector, limit, allowed_ids=ids)
 
     def _image_search(self, vector: np.ndarray, limit: int, allowed) -> list[tuple[int, float]]:
@@ -138,10 +145,18 @@ class Retriever:
         weights: dict[str, float] = {}
         if query:
             keyword = self._beside.submit(self.keyword_lists, query, limit, filters)
-            query_vector = self.embedder.embed_query(query)
-            ranked["dense"] = self.vectors.search(query_vector, limit, allowed_ids=allowed)
+            dense_weight, multilingual = self.dense_plan(query)
+            query_vector = None
+            if dense_weight > 0:
+                query_vector = self.embedder.embed_query(query)
+                ranked["dense"] = self.vectors.search(query_vector, limit, allowed_ids=allowed)
+                weights["dense"] = dense_weight
+            if multilingual:
+                assert self.multilingual is not None
+                ranked["multilingual"] = self.multilingual.search(query, limit, allowed_ids=allowed)
+                weights["multilingual"] = self.settings.multilingual_weight
             ranked["keyword"], local = keyword.result()
-            weights.update(dense=self.settings.dense_weight, keyword=self.settings.keyword_weight)
+            weights["keyword"] = self.settings.keyword_weight
             if local:
                 ranked["local_keyword"] = local
                 weights["local_keyword"] = self.settings.local_keyword_weight
@@ -158,6 +173,18 @@ class Retriever:
             ranked["image_query"] = self._image_search(vector, limit, allowed)
             weights["image_query"] = self.settings.image_query_weight
         return ranked, weights
+
+    def dense_plan(self, query: str) -> tuple[float, bool]:
+        """(weight of the English dense list, whether the multilingual list runs) for this query.
+
+        Without a multilingual index every query takes the one dense list, as before. With one, a query
+        not in English (text/lang.py) searches it, and the English list keeps ``foreign_dense_weight``
+        (0: not even embedded, so the query pays for one model, not two)."""
+        if self.multilingual is None:
+            return self.settings.dense_weight, False
+        if detect_language(query).is_english:
+            return self.settings.dense_weight, self.settings.multilingual_for == "all"
+        return self.settings.foreign_dense_weight, True
 
     def fuse(
         self, ranked: Mapping[str, Sequence[tuple[int, float]]], weights: Mapping[str, float]

@@ -30,6 +30,8 @@ import re
 import unicodedata
 from functools import cache
 
+from paperlens.text.persian import fold_persian
+
 SOFT_HYPHEN = "\u00ad"
 _REMOVED = frozenset({SOFT_HYPHEN, "\u200b", "\u2060", "\ufeff"})
 _HYPHENS = frozenset({"\u2010", "\u2011"})  # HYPHEN, NON-BREAKING HYPHEN: readers type "-"
@@ -74,7 +76,8 @@ def normalize_text(text: str) -> str:
     Line breaks and spacing are kept as they are; idempotent."""
     if text.isascii():
         return text
-    return unicodedata.normalize("NFC", text.translate(_FOLD))
+    # Persian/Arabic letter forms, Eastern digits and ZWNJ get one spelling, so "۲۰۱۸" meets "2018".
+    return fold_persian(unicodedata.normalize("NFC", text.translate(_FOLD)))
 
 
 def normalize_query(text: str) -> str:

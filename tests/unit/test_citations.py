@@ -66,6 +66,7 @@ def test_each_citation_carries_where_to_look_and_what_it_says():
         "kind": ElementKind.TEXT,
         "quote": "The corpus has 3.17B tokens in total.",  # the sentence that supports the claim
         "image_url": None,  # text has no crop
+        "lang": "und",  # set by answer_question / stream_answer (tests/unit/test_answer_languages.py)
     }
     assert (second.document_id, second.page, second.kind) == ("doc-b", 7, ElementKind.FIGURE)
     assert second.image_url == "/v1/elements/doc-b-0007-003/image"

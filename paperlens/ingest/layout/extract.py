@@ -15,6 +15,7 @@ from paperlens.ingest.captions import caption_label
 from paperlens.ingest.layout.base import Graphic, PageContent, TextBlock
 from paperlens.ingest.respace import split_glued_words
 from paperlens.text.normalize import SOFT_HYPHEN, join_lines, normalize_text
+from paperlens.text.persian import fold_presentation_forms
 
 # Fonts TeX and Word use for mathematics (upper-cased substrings of the font name).
 _MATH_FONTS = (
@@ -74,7 +75,8 @@ def block_from_dict(raw: dict[str, Any], skip_lines: frozenset[int] = frozenset(
             rotated = True
         parts = []
         for position, span in enumerate(line["spans"]):
-            text = span["text"]
+            # Some PDFs (Persian and Arabic ones) hold contextual glyph forms instead of letters.
+            text = fold_presentation_forms(span["text"])
             if position == 0 and _is_symbol_bullet(span):
                 text = "•"
             n = len(text.strip())

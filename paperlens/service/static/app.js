@@ -557,7 +557,7 @@ async function ask(question) {
   area.dataset.state = "streaming";
   area.dataset.tokens = "0";
   answer.setAttribute("aria-busy", "true");
-  answer.replaceChildren(el("p", { class: "streaming" }));
+  answer.replaceChildren(el("p", { class: "streaming", dir: "auto" }));
   $("citations").replaceChildren();
   $("evidence").replaceChildren();
   $("evidence-count").textContent = "0";
@@ -644,13 +644,41 @@ function answerNodes(text, citationsByN) {
   return nodes;
 }
 
+function languageName(code) {
+  try {
+    return new Intl.DisplayNames(["en"], { type: "language" }).of(code) || code;
+  } catch {
+    return code;
+  }
+}
+
+// A language the server could name ("und": it could not); used for lang attributes.
+function knownLang(lang) {
+  return lang && lang !== "und" ? lang : undefined;
+}
+
 function renderAnswer(result) {
   const citations = result.citations || [];
   const byN = new Map(citations.map((c) => [c.n, c]));
   const paragraphs = (result.answer || "").split(/\n{2,}/).filter((p) => p.trim());
+  const lang = knownLang(result.lang);
   $("answer").replaceChildren(
-    ...(paragraphs.length ? paragraphs : ["(no answer)"]).map((p) => el("p", {}, answerNodes(p, byN))),
+    ...(paragraphs.length ? paragraphs : ["(no answer)"]).map((p) =>
+      el("p", { dir: "auto", lang }, answerNodes(p, byN)),
+    ),
   );
+  // The offline answer quotes the papers: a question in another language gets their words, not a translation.
+  const asked = knownLang(result.question_lang);
+  if (lang && asked && lang !== asked && citations.length) {
+    $("answer").append(
+      el(
+        "p",
+        { class: "note lang-note", dir: "auto" },
+        `The answer quotes the papers in their own language (${languageName(lang)}); it is not a translation ` +
+          `into the question's (${languageName(asked)}).`,
+      ),
+    );
+  }
   if (result.warnings && result.warnings.length) {
     $("answer").append(el("p", { class: "note warn" }, `Warnings: ${result.warnings.join("; ")}`));
   }
@@ -692,7 +720,7 @@ function renderAnswer(result) {
               openCitation(c, opener),
             )
           : null,
-        el("blockquote", {}, truncate(c.quote, 400)),
+        el("blockquote", { dir: "auto", lang: knownLang(c.lang) }, truncate(c.quote, 400)),
       ),
     ),
   );
@@ -732,7 +760,7 @@ function hitItem(hit, rank) {
       kindBadge(hit.kind),
       el("span", { class: "score", title: "retrieval score" }, `score ${Number(hit.score).toFixed(3)}`),
       el("span", { class: "hit-page" }, `page ${hit.page}`),
-      el("span", { class: "hit-title" }, truncate(title, 60)),
+      el("span", { class: "hit-title", dir: "auto" }, truncate(title, 60)),
     ),
     hit.image_url
       ? thumbnail(hit.image_url, `${hit.kind} on page ${hit.page} of ${title}: show it on the page`, (opener) =>
@@ -747,7 +775,7 @@ function hitItem(hit, rank) {
           }),
         )
       : null,
-    el("p", { class: "hit-text" }, truncate(hit.text, 360)),
+    el("p", { class: "hit-text", dir: "auto" }, truncate(hit.text, 360)),
     el(
       "button",
       {
