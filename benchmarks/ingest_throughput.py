@@ -289,7 +289,7 @@ def projection(result: dict, workers: int) -> float:
 
 
 def table(title: str, results: dict[str, dict]) -> str:
-    stages = ["ocr", "parse", "describe", "chunk", "embed", "image-embed", "write"]
+    stages = ["ocr", "parse", "describe", "chunk", "embed", "embed-multilingual", "image-embed", "write"]
     lines = [
         f"### {title}",
         "",

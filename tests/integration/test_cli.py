@@ -33,7 +33,16 @@ def test_ingest_search_ask_documents_delete(env):
     [row] = json.loads(result.stdout)
     assert row["created"] is True and row["pages"] == paper.pages
     assert row["counts"]["chunks"] > 0
-    assert list(row["timings"]) == ["ocr", "parse", "describe", "chunk", "embed", "image-embed", "write"]
+    assert list(row["timings"]) == [
+        "ocr",
+        "parse",
+        "describe",
+        "chunk",
+        "embed",
+        "embed-multilingual",
+        "image-embed",
+        "write",
+    ]
     assert row["timings"]["parse"] > 0 and row["timings"]["embed"] > 0
     assert row["seconds"] >= sum(row["timings"].values()) * 0.99
     document_id = row["document_id"]

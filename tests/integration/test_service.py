@@ -59,7 +59,16 @@ def test_upload_creates_a_finished_job_and_a_listed_document(server, paper, inge
     assert sum(doc["counts"].values()) > 0
     # Seconds per pipeline stage, every stage named (switched-off ones at 0), the work ones measured.
     timings = job["timings"]
-    assert list(timings) == ["ocr", "parse", "describe", "chunk", "embed", "image-embed", "write"]
+    assert list(timings) == [
+        "ocr",
+        "parse",
+        "describe",
+        "chunk",
+        "embed",
+        "embed-multilingual",
+        "image-embed",
+        "write",
+    ]
     assert all(isinstance(s, float) and s >= 0 for s in timings.values())
     assert timings["parse"] > 0 and timings["embed"] > 0 and timings["write"] > 0
     assert timings["image-embed"] == 0.0  # CLIP is off by default: the stage stays in the list, switched off
