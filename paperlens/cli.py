@@ -199,14 +199,15 @@ def _print_timings(results: list[dict]) -> None:
     timed = [r for r in results if r.get("created") and r.get("timings")]
     if not timed:
         return
+    # Stages as rows, documents as columns: eight stage names never fit side by side in a terminal.
     stages = list(timed[0]["timings"])
     table = Table(title="seconds per stage")
-    for col in ["file", *stages, "total"]:
-        table.add_column(col, justify="left" if col == "file" else "right")
+    table.add_column("stage")
     for r in timed:
-        table.add_row(
-            Path(r["file"]).name, *[f"{r['timings'].get(s, 0.0):.2f}" for s in stages], f"{r['seconds']:.2f}"
-        )
+        table.add_column(Path(r["file"]).name, justify="right")
+    for stage in stages:
+        table.add_row(stage, *[f"{r['timings'].get(stage, 0.0):.2f}" for r in timed])
+    table.add_row("total", *[f"{r['seconds']:.2f}" for r in timed])
     out.print(table)
 
 

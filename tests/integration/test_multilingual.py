@@ -140,12 +140,16 @@ def test_a_persian_pdf_reads_right_to_left_in_logical_order(tmp_path):
         text = " ".join(e.text for e in engine.store.list_elements(document_id))
         # Letters, not the contextual glyphs the PDF draws; words in reading order, Latin terms in place.
         assert not any("\ufb50" <= c <= "\ufeff" for c in text)
-        assert "پژوهشگران در سال ۱۴۰۲ نشان دادند که جهش KRAS G12C در سرطان ریه" in text
+        # Stored text is normalised like queries: Eastern digits are ASCII, so "۱۴۰۲" and "1402" meet.
+        assert "پژوهشگران در سال 1402 نشان دادند که جهش KRAS G12C در سرطان ریه" in text
         assert "با روش RNA-seq تأیید شد" in text
         # Found by a Persian question (Arabic yeh typed) through the keyword and multilingual lists.
         hits = engine.search("جهش KRAS G12C در سرطان ريه", k=1)
         assert hits and hits[0].document_id == document_id
         assert {"keyword", "multilingual"} <= set(hits[0].sources)
+        # The year typed in Persian digits matches the stored ASCII digits in the keyword list.
+        hits = engine.search("سال ۱۴۰۲", k=1)
+        assert hits and hits[0].document_id == document_id and "keyword" in hits[0].sources
     finally:
         engine.close()
 

@@ -172,7 +172,11 @@ def test_when_the_database_goes_away_requests_get_503_with_a_stable_code(own_pos
         with TestClient(create_app(engine=engine)) as client:
             health = client.get("/v1/health")
             assert health.status_code == 200
-            assert health.json()["store"] == {"backend": "postgres", "reachable": True, "schema_version": 1}
+            assert health.json()["store"] == {
+                "backend": "postgres",
+                "reachable": True,
+                "schema_version": LATEST_VERSION,
+            }
             assert client.get("/v1/documents").json() == {"documents": []}
             own_postgres.cleanup()  # the database stops under the running service
             for method, path, body in [
