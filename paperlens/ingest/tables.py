@@ -73,7 +73,7 @@ def table_markdown(page: Any, bbox: BBox, words: list[Word], vertical_rules: int
     # thousands of them. Only when neither the rules nor the words' alignment give a grid (a table with no
     # rules and wide gaps between words reads as 17 thin columns of fragments) does the layout model help,
     # at its cost, for that table alone.
-    attempts = [
+    attempts: list[dict[str, Any]] = [
         {"strategy": first, "use_layout": False, "paths": _drawings_near(page, clip)},
         {"strategy": second, "use_layout": False, "paths": _drawings_near(page, clip)},
         {"use_layout": True},

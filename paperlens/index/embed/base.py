@@ -15,7 +15,9 @@ class Embedder(Protocol):
 
     name: str  # backend name, e.g. "sentence-transformers"
     model: str  # model name or path, recorded in the index identity
-    dim: int
+
+    @property
+    def dim(self) -> int: ...  # an attribute, or a property when it is learnt (a served model's first reply)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -28,7 +30,9 @@ class ImageEmbedder(Protocol):
 
     name: str
     model: str
-    dim: int
+
+    @property
+    def dim(self) -> int: ...
 
     def embed_images(self, paths: Sequence[Path]) -> np.ndarray: ...
 

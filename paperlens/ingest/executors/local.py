@@ -39,7 +39,6 @@ class LocalExecutor:
     def parse(
         self, path: Path, document_id: str, ocr_results: dict[int, list], title: str, progress: CountProgress
     ) -> ParsedDocument:
-        extra = {"ocr_results": ocr_results} if ocr_results else {}
         return parse_pdf_isolated(
             path,
             document_id,
@@ -47,7 +46,7 @@ class LocalExecutor:
             self.settings.ingest,
             progress=progress,
             fallback_title=title,
-            **extra,
+            ocr_results=ocr_results or None,
         )
 
     def describe(self, elements: list[Element], progress: CountProgress) -> list[Element]:

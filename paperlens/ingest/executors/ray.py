@@ -115,9 +115,14 @@ def parse_task(
         crops_dir = Path(folder) / crops_name
 
         def parse() -> tuple[ParsedDocument, dict[str, bytes]]:
-            extra = {"ocr_results": ocr_results} if ocr_results else {}
             parsed = parse_pdf_isolated(
-                path, document_id, crops_dir, settings, fallback_title=title, parse_fn=parse_fn, **extra
+                path,
+                document_id,
+                crops_dir,
+                settings,
+                fallback_title=title,
+                parse_fn=parse_fn,
+                ocr_results=ocr_results or None,
             )
             crops = {
                 str(p.relative_to(folder)): p.read_bytes()

@@ -12,6 +12,7 @@ from collections import Counter
 from typing import Any
 
 from paperlens.ingest.captions import caption_label
+from paperlens.ingest.chunk import union_bbox
 from paperlens.ingest.layout.base import Graphic, PageContent, TextBlock
 from paperlens.ingest.respace import split_glued_words
 from paperlens.text.normalize import SOFT_HYPHEN, join_lines, normalize_text
@@ -254,9 +255,7 @@ def join_hanging_lines(blocks: list[TextBlock]) -> list[TextBlock]:
             and not _BULLET.match(block.text)
         ):
             prev.text = join_lines([prev.text, block.text])
-            prev.bbox = tuple(
-                f(a, b) for a, b, f in zip(prev.bbox, block.bbox, (min, min, max, max), strict=True)
-            )
+            prev.bbox = union_bbox([prev.bbox, block.bbox])
             prev.lines += block.lines
             prev.line_boxes = [*prev.line_boxes, *block.line_boxes]
             continue
