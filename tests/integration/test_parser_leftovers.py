@@ -125,3 +125,29 @@ def test_highlight_bullets_are_list_items_and_a_lone_heading_word_is_a_heading(t
     ]
     body = next(e for e in parsed.elements if e.text.startswith("Immunotargeting"))
     assert body.section == "SUMMARY"
+
+
+def test_a_formula_set_in_a_text_font_beside_its_number_is_a_formula_not_headings(tmp_path):
+    """A bioRxiv preprint sets its model's equations in the text font, a fraction's numerator in a block of
+    its own ("dNp" over "dt = kpNp − ksNp"), slightly larger than the text, the number "(1)" at the margin:
+    no math font, no number in the formula's block, so the pieces read as headings ("dNp", "dt = ...")."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    body = "We modelled the rates of senescence induction with two populations of cells over time. " * 4
+    page.insert_text((36, 120), "Modeling the rates of senescence induction", fontsize=13)
+    page.insert_textbox(pymupdf.Rect(36, 130, 567, 200), body, fontsize=11)
+    for y, (numerator, rest, number) in zip(
+        (300, 340), [("dNp", "dt = kpNp − ksNp", "(1)"), ("dNs", "dt = ksNp", "(2)")], strict=True
+    ):
+        page.insert_text((237, y + 12), numerator, fontsize=12.2)
+        page.insert_text((242, y + 24), rest, fontsize=12.2)
+        page.insert_text((550, y + 12), number, fontsize=11)
+    page.insert_textbox(pymupdf.Rect(36, 400, 567, 470), body.replace("We", "They"), fontsize=11)
+    path = tmp_path / "model.pdf"
+    doc.save(path)
+    parsed = parse_pdf(path, "c" * 64, tmp_path / "crops", IngestSettings(ocr=False))
+    titles = [e.text for e in parsed.elements if e.kind == ElementKind.TITLE]
+    assert titles == ["Modeling the rates of senescence induction"]
+    formulas = [e for e in parsed.elements if e.kind == ElementKind.FORMULA]
+    assert [f.meta.get("label") for f in formulas] == [["equation", 1], ["equation", 2]]
+    assert "kpNp" in formulas[0].text and "ksNp" in formulas[1].text
