@@ -282,9 +282,13 @@ def analyze_content(c: PageContent) -> list[LayoutBox]:
 
     captions = [(i, caption_label(c.blocks[i].text)) for i in sorted(free, key=lambda i: c.blocks[i].bbox[1])]
     link = 0
+    anchored: set[tuple[str, int]] = set()
     for i, label in captions:
-        if label is None or i not in free:
+        # A label anchors one region a page: a second "Table 2:" under the table is its note, and grown as a
+        # caption of its own its region swallowed the two columns of running text below it (litqa_dev).
+        if label is None or i not in free or label in anchored:
             continue
+        anchored.add(label)
         cap = c.blocks[i]
         free.discard(i)
         up = _grow(cap.bbox, True, c, free, clusters, body, label[0])
