@@ -285,10 +285,10 @@ def analyze_content(c: PageContent) -> list[LayoutBox]:
     anchored: set[tuple[str, int]] = set()
     for i, label in captions:
         # A label anchors one region a page: a second "Table 2:" under the table is its note, and grown as a
-        # caption of its own its region swallowed the two columns of running text below it (litqa_dev).
+        # caption of its own its region swallowed the two columns of running text below it (litqa_dev). Only
+        # a region counts: a paragraph that opens with "Table 4." before the caption anchors nothing.
         if label is None or i not in free or label in anchored:
             continue
-        anchored.add(label)
         cap = c.blocks[i]
         free.discard(i)
         up = _grow(cap.bbox, True, c, free, clusters, body, label[0])
@@ -299,6 +299,7 @@ def analyze_content(c: PageContent) -> list[LayoutBox]:
         if region is None or region.bbox is None:
             out.append(LayoutBox(ElementKind.CAPTION, cap.bbox, cap.text, {"label": list(label)}))
             continue
+        anchored.add(label)
         out.append(LayoutBox(ElementKind.CAPTION, cap.bbox, cap.text, {"label": list(label), "link": link}))
         out.append(_visual(label[0], region, c, clusters, free, {"label": list(label), "link": link}))
 
