@@ -33,7 +33,8 @@ from paperlens.text.normalize import join_across, normalize_text
 #     own block; recurring furniture is known before layout; tables get a third, layout-aware finder try;
 #     figure labels (beside or inside a drawing, or sideways) and bullets are no headings, a lone heading word
 #     is one; symbol-font bullets read as "•" and their hanging lines join them.
-PARSER_VERSION = "12"
+# 13: a display formula set in a text font, in pieces beside a lone equation number, is one formula.
+PARSER_VERSION = "13"
 
 ProgressFn = Callable[[int, int], None]
 

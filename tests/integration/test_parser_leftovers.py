@@ -125,3 +125,68 @@ def test_highlight_bullets_are_list_items_and_a_lone_heading_word_is_a_heading(t
     ]
     body = next(e for e in parsed.elements if e.text.startswith("Immunotargeting"))
     assert body.section == "SUMMARY"
+
+
+def test_a_formula_set_in_a_text_font_beside_its_number_is_a_formula_not_headings(tmp_path):
+    """A bioRxiv preprint sets its model's equations in the text font, a fraction's numerator in a block of
+    its own ("dNp" over "dt = kpNp − ksNp"), slightly larger than the text, the number "(1)" at the margin:
+    no math font, no number in the formula's block, so the pieces read as headings ("dNp", "dt = ...")."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    body = "We modelled the rates of senescence induction with two populations of cells over time. " * 4
+    page.insert_text((36, 120), "Modeling the rates of senescence induction", fontsize=13)
+    page.insert_textbox(pymupdf.Rect(36, 130, 567, 200), body, fontsize=11)
+    for y, (numerator, rest, number) in zip(
+        (300, 340), [("dNp", "dt = kpNp − ksNp", "(1)"), ("dNs", "dt = ksNp", "(2)")], strict=True
+    ):
+        page.insert_text((237, y + 12), numerator, fontsize=12.2)
+        page.insert_text((242, y + 24), rest, fontsize=12.2)
+        page.insert_text((550, y + 12), number, fontsize=11)
+    page.insert_textbox(pymupdf.Rect(36, 400, 567, 470), body.replace("We", "They"), fontsize=11)
+    path = tmp_path / "model.pdf"
+    doc.save(path)
+    parsed = parse_pdf(path, "c" * 64, tmp_path / "crops", IngestSettings(ocr=False))
+    titles = [e.text for e in parsed.elements if e.kind == ElementKind.TITLE]
+    assert titles == ["Modeling the rates of senescence induction"]
+    formulas = [e for e in parsed.elements if e.kind == ElementKind.FORMULA]
+    assert [f.meta.get("label") for f in formulas] == [["equation", 1], ["equation", 2]]
+    assert "kpNp" in formulas[0].text and "ksNp" in formulas[1].text
+
+
+def test_a_tables_note_that_repeats_its_label_does_not_grow_a_region_over_the_text_below(tmp_path):
+    """IJBS sets a note under a table that starts with the table's label again ("Table 2: The PTMs sites ...
+    are indicated in H or M"). Taken for a second caption, its region grew down over both columns of running
+    text (set a little larger than the document's body size, so not stopped as a paragraph): 28 lines of
+    prose became a table. A label anchors one region a page."""
+    doc = pymupdf.open()
+    first = doc.new_page(width=612, height=792)  # the document's running text, at 9 pt
+    first.insert_textbox(
+        pymupdf.Rect(59, 60, 553, 700), "Gasdermins execute pyroptosis in cells. " * 60, fontsize=9
+    )
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((59, 66), "Table 1: Modifications of gasdermins", fontsize=9)
+    shape = page.new_shape()
+    for y in (75, 92, 160):
+        shape.draw_line((59, y), (552, y))
+    shape.finish(color=(0, 0, 0), width=0.8)
+    shape.commit()
+    for row, y in enumerate((86, 104, 116, 128, 140, 152)):
+        cells = (
+            ["Protein", "Modification", "Site"] if row == 0 else [f"GSDM{row}", "Phosphorylation", f"T{row}8"]
+        )
+        for x, cell in zip((62, 250, 450), cells, strict=True):
+            page.insert_text((x, y), cell, fontsize=7)
+    page.insert_text((59, 172), "Table 1: Sites of human or murine proteins are marked H or M.", fontsize=6.5)
+    prose = "In response to invading bacteria, gasdermins quickly execute pyroptosis in the host cells. " * 8
+    page.insert_textbox(pymupdf.Rect(59, 185, 300, 500), prose, fontsize=10.5)
+    page.insert_textbox(pymupdf.Rect(315, 185, 556, 500), prose.replace("bacteria", "viruses"), fontsize=10.5)
+    path = tmp_path / "note.pdf"
+    doc.save(path)
+    parsed = parse_pdf(path, "d" * 64, tmp_path / "crops", IngestSettings(ocr=False))
+    tables = [e for e in parsed.elements if e.kind == ElementKind.TABLE]
+    assert len(tables) == 1 and tables[0].markdown and "Phosphorylation" in tables[0].markdown
+    assert not any("invading" in t.text for t in tables)
+    running = [
+        e for e in parsed.elements if e.page == 2 and e.kind == ElementKind.TEXT and "invading" in e.text
+    ]
+    assert len(running) == 2

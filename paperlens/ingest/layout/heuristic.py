@@ -282,8 +282,12 @@ def analyze_content(c: PageContent) -> list[LayoutBox]:
 
     captions = [(i, caption_label(c.blocks[i].text)) for i in sorted(free, key=lambda i: c.blocks[i].bbox[1])]
     link = 0
+    anchored: set[tuple[str, int]] = set()
     for i, label in captions:
-        if label is None or i not in free:
+        # A label anchors one region a page: a second "Table 2:" under the table is its note, and grown as a
+        # caption of its own its region swallowed the two columns of running text below it (litqa_dev). Only
+        # a region counts: a paragraph that opens with "Table 4." before the caption anchors nothing.
+        if label is None or i not in free or label in anchored:
             continue
         cap = c.blocks[i]
         free.discard(i)
@@ -295,6 +299,7 @@ def analyze_content(c: PageContent) -> list[LayoutBox]:
         if region is None or region.bbox is None:
             out.append(LayoutBox(ElementKind.CAPTION, cap.bbox, cap.text, {"label": list(label)}))
             continue
+        anchored.add(label)
         out.append(LayoutBox(ElementKind.CAPTION, cap.bbox, cap.text, {"label": list(label), "link": link}))
         out.append(_visual(label[0], region, c, clusters, free, {"label": list(label), "link": link}))
 
@@ -376,8 +381,35 @@ def _same_column(a: BBox, b: BBox, page_width: float) -> bool:
     return (a[2] <= mid + 12) if (b[0] + b[2]) / 2 < mid else (a[0] >= mid - 12)
 
 
+def _y_overlap(a: BBox, b: BBox) -> float:
+    return min(a[3], b[3]) - max(a[1], b[1])
+
+
+def _numbered_lines(c: PageContent, free: set[int], body: float) -> dict[int, int]:
+    """Blocks on the lines of a lone equation number "(3)" that hold an operator: a display formula set in a
+    text font (no math font, no number in its own block), which PyMuPDF splits into pieces ("dNp" over
+    "dt = kpNp − ksNp"); set large, the pieces read as headings. Returns {block: its number's block}."""
+    numbers = [j for j in free if _EQ_NUMBER_ONLY.match(c.blocks[j].text)]
+    found: dict[int, int] = {}
+    for i in free:
+        b = c.blocks[i]
+        if i in numbers or len(b.text) > 120 or b.lines > 3 or "=" not in b.text or _is_paragraph(b, body):
+            continue
+        for j in numbers:
+            n = c.blocks[j].bbox
+            if _y_overlap(b.bbox, n) > 0.2 * min(b.height, n[3] - n[1]):
+                found[i] = j
+                break
+    return found
+
+
 def _formulas(c: PageContent, free: set[int], body: float) -> list[LayoutBox]:
-    picked = [i for i in sorted(free, key=lambda i: c.blocks[i].bbox[1]) if _is_formula(c.blocks[i], body)]
+    numbered = _numbered_lines(c, free, body)
+    picked = [
+        i
+        for i in sorted(free, key=lambda i: c.blocks[i].bbox[1])
+        if _is_formula(c.blocks[i], body) or i in numbered
+    ]
     groups: list[list[int]] = []
     for i in picked:
         box = c.blocks[i].bbox
@@ -390,6 +422,7 @@ def _formulas(c: PageContent, free: set[int], body: float) -> list[LayoutBox]:
         groups.append([i])
     out = []
     for group in groups:
+        group += [numbered[i] for i in group if i in numbered and numbered[i] not in group]
         box = c.blocks[group[0]].bbox
         for i in group[1:]:
             box = _union(box, c.blocks[i].bbox)
@@ -407,7 +440,15 @@ def _formulas(c: PageContent, free: set[int], body: float) -> list[LayoutBox]:
                 box = _union(box, b.bbox)
         for i in group:
             free.discard(i)
-        ordered = sorted(group, key=lambda i: (c.blocks[i].bbox[1], c.blocks[i].bbox[0]))
+        # Top to bottom, left to right; a lone equation number last, where a reader (and equation_label) looks.
+        ordered = sorted(
+            group,
+            key=lambda i: (
+                bool(_EQ_NUMBER_ONLY.match(c.blocks[i].text)),
+                c.blocks[i].bbox[1],
+                c.blocks[i].bbox[0],
+            ),
+        )
         text = " ".join(c.blocks[i].text for i in ordered)
         label = equation_label(text)
         out.append(LayoutBox(ElementKind.FORMULA, box, text, {"label": list(label)} if label else {}))
