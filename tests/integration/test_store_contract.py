@@ -157,6 +157,12 @@ def test_a_document_round_trips_with_its_elements_and_chunks(filled):
         store.get_element("nope")
 
 
+def test_both_backends_are_the_same_store(store):
+    assert isinstance(store, Store)  # every method of the protocol, present on this implementation
+    assert store.describe()["backend"] == store.backend and store.describe()["reachable"] is True
+    store.ping()
+
+
 def test_metadata_is_kept(store):
     assert store.get_meta("index_identity") is None
     store.set_meta("index_identity", "one")
