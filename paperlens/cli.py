@@ -144,7 +144,11 @@ def ingest(
         _print_ingest_table(results)
         _print_timings(results)
         for r in failures:
-            out.print(f"[red]failed:[/red] {r['file']}: {r['error']['code']}: {r['error']['message']}")
+            # One line per failure, never wrapped: the path can be copied from it.
+            out.print(
+                f"[red]failed:[/red] {r['file']}: {r['error']['code']}: {r['error']['message']}",
+                soft_wrap=True,
+            )
     raise typer.Exit(1 if failures else 0)
 
 

@@ -511,6 +511,12 @@ class Engine:
                 "active": self.retriever.reranker is not None,
             },
             "generate": {"name": self.generator.name, "model": self.generator.model, "active": True},
+            # Where ingestion's heavy stages run: warm local workers, or a Ray cluster (its address).
+            "ingest": {
+                "name": self.executor.name,
+                "model": ingest.ray_address if self.executor.name == "ray" else "warm local workers",
+                "active": True,
+            },
         }
         status = "ok"
         # Served backends (openai, http) add their base URL (no credentials) and whether /models answered.

@@ -172,6 +172,7 @@ def test_the_service_with_executor_ray_keeps_its_job_api(ray_instance, tmp_path,
         job = server.wait_for_job(client, r.json()["job_id"])
         assert job["status"] == "succeeded" and job["progress"] == 1.0, job
         assert job["timings"]["parse"] > 0 and job["timings"]["embed"] > 0
+        assert client.get("/v1/health").json()["backends"]["ingest"]["name"] == "ray"
         hits = client.post("/v1/search", json={"query": "ruled table with a header row", "k": 3}).json()[
             "hits"
         ]

