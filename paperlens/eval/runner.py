@@ -51,7 +51,14 @@ if TYPE_CHECKING:
 _KEY_IGNORES = {
     # ``multilingual``: its index is built from the stored chunks whenever an index is opened
     # (retrieve/multilingual.py), so it never changes what ingestion stores.
-    "embed": {"device", "batch_size", "query_threads", "query_runtime", "multilingual"},
+    "embed": {
+        "device",
+        "batch_size",
+        "query_threads",
+        "query_runtime",
+        "multilingual",
+        "multilingual_query_threads",
+    },
     "describe": {"device", "batch_size", "api_key"},
     "image_embed": {"device"},
     "ingest": {"parse_timeout_s", "parse_timeout_per_page_s", "parse_memory_mb"},

@@ -203,7 +203,11 @@ def open_multilingual_index(settings: Settings, store: Store) -> MultilingualInd
     from paperlens.index.embed import build_embedder
 
     embedder = build_embedder(
-        EmbedSettings(backend=settings.embed.multilingual, batch_size=settings.embed.batch_size)
+        EmbedSettings(
+            backend=settings.embed.multilingual,
+            batch_size=settings.embed.batch_size,
+            query_threads=settings.embed.multilingual_query_threads,
+        )
     )
     vectors = VectorIndex.configured(
         settings.vectors_dir / "multilingual.faiss", embedder.dim, settings.retrieve

