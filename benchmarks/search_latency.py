@@ -144,6 +144,8 @@ def build_store(settings, embedder, n_chunks: int, n_docs: int, n_topics: int, s
         t0 = time.perf_counter()
         store.vector_index("text", embedder.dim, settings.retrieve)  # builds the HNSW index over every row
         index_s = round(time.perf_counter() - t0, 2)
+        with store._connection() as conn:  # statistics after a bulk load, as autovacuum would gather them
+            conn.execute("ANALYZE chunks")
     db_mb = store_size_mb(store, settings)
     store.close()
     return {
