@@ -545,6 +545,8 @@ def main_postgres(args) -> None:
         if server is not None:
             server.cleanup()
             shutil.rmtree(pgdata, ignore_errors=True)
+        if args.data_dir is None:  # only the replica's caches: the data is in Postgres
+            shutil.rmtree(data_dir, ignore_errors=True)
     report = {
         "machine": {
             "cpus": os.cpu_count(),
