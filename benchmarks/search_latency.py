@@ -159,6 +159,8 @@ def build_store(settings, embedder, n_chunks: int, n_docs: int, n_topics: int, s
         t0 = time.perf_counter()
         store.vector_index("text", embedder.dim, settings.retrieve)  # builds the HNSW index over every row
         index_s = round(time.perf_counter() - t0, 2)
+        with store._connection() as conn:  # statistics after a bulk load, as autovacuum would gather them
+            conn.execute("ANALYZE chunks")
     db_mb = store_size_mb(store, settings)
     multilingual_s = None
     if settings.embed.multilingual != "none":
@@ -613,6 +615,8 @@ def main_postgres(args) -> None:
         if server is not None:
             server.cleanup()
             shutil.rmtree(pgdata, ignore_errors=True)
+        if args.data_dir is None:  # only the replica's caches: the data is in Postgres
+            shutil.rmtree(data_dir, ignore_errors=True)
     report = {
         "machine": {
             "cpus": os.cpu_count(),

@@ -22,8 +22,10 @@ RANK_NORMALIZATION = 1
 #: A lexeme in more than this share of chunks is dropped from a query that has rarer ones (BM25's IDF of such a
 #: word is about a fifth of a rare word's).
 COMMON_SHARE = 0.25
-#: How long the common-lexeme list is reused before it is read from pg_stats again.
+#: How long the common-lexeme list is reused before it is read from pg_stats again; an empty list (no statistics
+#: yet: ANALYZE, or autovacuum's, has not run since a bulk load) is read again sooner.
 COMMON_TTL_S = 300.0
+EMPTY_TTL_S = 10.0
 
 # The query's lexemes (Postgres's own stemming of our content words), without the common ones unless nothing
 # else is left; one row, one tsquery (NULL when no word survives stemming and stop words: no rows match).
@@ -42,7 +44,7 @@ class PostgresKeyword(PostgresDatabase):
 
     def _common_lexemes(self) -> list[str]:
         read_at, common = self._common
-        if time.monotonic() - read_at < COMMON_TTL_S:
+        if time.monotonic() - read_at < (COMMON_TTL_S if common else EMPTY_TTL_S):
             return common
         with self._common_lock, self._connection() as conn:
             row = conn.execute(

@@ -2,8 +2,8 @@
 step (the FAISS ``VectorIndex`` interface's ``add``/``remove``/``save`` do nothing here).
 
 Unfiltered queries walk the HNSW cosine index (``hnsw.ef_search`` candidates). Filtered queries name the allowed
-chunk ids; with ``hnsw.iterative_scan = relaxed_order`` (pgvector 0.8) an index scan keeps going until it has
-found ``k`` allowed rows instead of returning too few, and a small allowed set is simply scanned exactly.
+chunk ids and are exact: the allowed rows are read through the primary key (a bitmap scan) and sorted by
+distance, as the FAISS index does with an id selector.
 """
 
 from __future__ import annotations
@@ -68,6 +68,10 @@ class PgVectorIndex:
         with self._db._connection() as conn:
             if ef_search != self._db.settings.hnsw_ef_search:  # else the session already has it (pg_db)
                 conn.execute(f"SET LOCAL hnsw.ef_search = {ef_search}")
+            if allowed_ids is not None:
+                # Filtered: an exact scan of the allowed rows (found through the primary key), as FAISS does with
+                # its id selector, so a filter never loses results to the approximate graph.
+                conn.execute("SET LOCAL enable_indexscan = off")
             rows = conn.execute(sql, [vector, *args, vector, int(k)]).fetchall()
         ranked = [(int(r[0]), float(r[1])) for r in rows]
         ranked.sort(key=lambda item: -item[1])  # relaxed_order may return neighbours slightly out of order
