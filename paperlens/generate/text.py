@@ -45,7 +45,7 @@ def split_sentences(text: str) -> list[str]:
 
 
 def content_words(text: str) -> set[str]:
-    return set(tokens.content_words(text))
+    return set(tokens.content_words(text, lone_digits=False))
 
 
 def overlap(question: str, sentence: str) -> float:

@@ -24,14 +24,16 @@ def words(text: str) -> list[str]:
     return [w.lower() for w in WORD.findall(text)]
 
 
-def is_content_word(word: str) -> bool:
-    """A lower-cased token worth matching: not a stopword, and not a lone letter (a lone digit is)."""
-    return word not in STOPWORDS and (len(word) > 1 or word.isdigit())
+def is_content_word(word: str, lone_digits: bool = True) -> bool:
+    """A lower-cased token worth matching: not a stopword, not a lone letter, and a lone digit only when
+    ``lone_digits`` (the "2" of "Table 2" picks the table for keyword search, but in a sentence an answer
+    quotes it matches any equation number or list marker)."""
+    return word not in STOPWORDS and (len(word) > 1 or lone_digits and word.isdigit())
 
 
-def content_words(text: str) -> list[str]:
+def content_words(text: str, lone_digits: bool = True) -> list[str]:
     """The words of ``text`` worth matching, in order, repeats kept."""
-    return [w for w in words(text) if is_content_word(w)]
+    return [w for w in words(text) if is_content_word(w, lone_digits)]
 
 
 def query_words(text: str) -> list[str]:

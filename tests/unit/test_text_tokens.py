@@ -29,6 +29,7 @@ def test_content_words_skip_stopwords_and_lone_letters_but_keep_lone_digits():
         "larger",
         "corpus",
     ]
+    assert "3" not in tokens.content_words("a 3 x larger corpus", lone_digits=False)
     # A keyword query also drops the words a question uses for the paper itself.
     assert tokens.query_words("What does the paper show about a 3 x larger corpus?") == [
         "about",
