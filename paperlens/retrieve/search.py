@@ -147,7 +147,7 @@ class Retriever:
             keyword = self._beside.submit(self.keyword_lists, query, limit, filters)
             dense_weight, multilingual = self.dense_plan(query)
             query_vector = None
-            if dense_weight > 0:
+            if dense_weight > 0 or not multilingual:  # skipped only when the multilingual list replaces it
                 query_vector = self.embedder.embed_query(query)
                 ranked["dense"] = self.vectors.search(query_vector, limit, allowed_ids=allowed)
                 weights["dense"] = dense_weight
