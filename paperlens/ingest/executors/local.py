@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -39,6 +40,8 @@ class LocalExecutor:
     def parse(
         self, path: Path, document_id: str, ocr_results: dict[int, list], title: str, progress: CountProgress
     ) -> ParsedDocument:
+        # Only when OCR ran ahead: a parse_fn of the caller's (tests) need not know the argument.
+        extra: dict[str, Any] = {"ocr_results": ocr_results} if ocr_results else {}
         return parse_pdf_isolated(
             path,
             document_id,
@@ -46,7 +49,7 @@ class LocalExecutor:
             self.settings.ingest,
             progress=progress,
             fallback_title=title,
-            ocr_results=ocr_results or None,
+            **extra,
         )
 
     def describe(self, elements: list[Element], progress: CountProgress) -> list[Element]:
