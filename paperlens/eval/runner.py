@@ -107,19 +107,49 @@ def cache_key(settings: Settings, pdf_hashes: Sequence[str]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def bench_data_dir(settings: Settings, dataset_name: str, key: str) -> Path:
+def bench_data_dir(
+    settings: Settings, dataset_name: str, key: str, pdf_hashes: Sequence[str] = (), scoped: bool = False
+) -> Path:
     """Where ``paperlens bench`` keeps the index it ingested for this dataset and these settings.
 
     The key covers the PDFs and every setting that shapes the index, not the questions: a translated set over
     the same PDFs (``fa_litqa_dev`` beside ``litqa_dev``) has the same key, so it searches the index another
-    set's run ingested instead of ingesting every PDF again."""
+    set's run ingested instead of ingesting every PDF again.
+
+    A set whose every question is scoped to its own document (``scoped``: page questions) may also search an
+    index ingested over *more* PDFs with the same settings (``fa_mmlb_dev``'s 36 PDFs inside ``mmlb_dev``'s
+    37): a search filtered to one document cannot see the others. A passage set searches the whole corpus, so
+    extra documents would change its answers, and it never borrows a larger index."""
     root = Path(settings.data_dir) / "bench"
     own = root / f"{dataset_name}-{key[:16]}"
-    if not (own / "paperlens.sqlite3").is_file():
-        for other in sorted(root.glob(f"*-{key[:16]}")):
-            if (other / "paperlens.sqlite3").is_file():
+    if (own / "paperlens.sqlite3").is_file():
+        return own
+    for other in sorted(root.glob(f"*-{key[:16]}")):
+        if (other / "paperlens.sqlite3").is_file():
+            return other
+    if scoped and pdf_hashes and root.is_dir():
+        for other in sorted(root.iterdir()):
+            if _holds_with_same_settings(other, settings, set(pdf_hashes)):
                 return other
     return own
+
+
+def _holds_with_same_settings(index_dir: Path, settings: Settings, wanted: set[str]) -> bool:
+    """Whether a bench index holds every wanted document and was ingested with these settings: its name ends
+    with the cache key of the documents it stores, computed with our settings. (A PDF that failed there
+    is not stored, the key then differs, and the index is not borrowed: the safe side.)"""
+    import sqlite3
+    from contextlib import closing
+
+    database = index_dir / "paperlens.sqlite3"
+    if not database.is_file():
+        return False
+    try:
+        with closing(sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)) as conn:
+            stored = {row[0] for row in conn.execute("SELECT id FROM documents")}
+    except sqlite3.Error:
+        return False
+    return wanted <= stored and index_dir.name.endswith(f"-{cache_key(settings, sorted(stored))[:16]}")
 
 
 def redacted_config(settings: Settings) -> dict:
@@ -478,7 +508,12 @@ def run_bench(
     dataset = sample_questions(full, sample, seed=SAMPLE_SEED)
     hashes = {pdf.name: document_id_for(pdf.read_bytes()) for pdf in dataset.pdfs}
     key = cache_key(settings, list(hashes.values()))
-    data_dir = Path(work_dir) if work_dir else bench_data_dir(settings, dataset.name, key)
+    scoped = bool(dataset.questions) and all(isinstance(q, PageQuestion) for q in dataset.questions)
+    data_dir = (
+        Path(work_dir)
+        if work_dir
+        else bench_data_dir(settings, dataset.name, key, list(hashes.values()), scoped=scoped)
+    )
     data_dir.mkdir(parents=True, exist_ok=True)
     bench_settings = settings.model_copy(update={"data_dir": data_dir})
     console.print(f"[bold]paperlens bench[/] {dataset.name}: {len(dataset.pdfs)} PDFs, "

@@ -96,3 +96,42 @@ def test_a_translated_set_reports_its_english_rows_and_shares_the_index(tmp_path
     assert again["config"]["data_dir"] == report["config"]["data_dir"]
     assert again["system"]["ingestion"]["cached"] and "same_rows_english" not in again
     assert again["system"]["passage_hit"] == english["passage_hit"]
+
+
+@pytest.mark.slow
+def test_a_set_scoped_to_its_documents_borrows_a_larger_index_and_a_corpus_set_does_not(tmp_path):
+    """fa_mmlb_dev holds 36 of mmlb_dev's 37 PDFs: its page questions each search one document, so the larger
+    index answers them exactly as its own would. A passage set searches the whole corpus and must not borrow."""
+    from paperlens.eval.runner import bench_data_dir, cache_key, run_bench
+    from paperlens.models import document_id_for
+
+    settings = Settings(data_dir=tmp_path / "data")
+    pages_only = [q for q in TRANSLATED if "evidence_pages" in q]
+    both = _dataset(tmp_path / "both", pages_only)
+    report = run_bench(
+        both, tmp_path / "out", settings, ks=[1], baseline=False, console=Console(file=io.StringIO())
+    )
+    assert not report["system"]["ingestion"]["cached"]
+
+    subset = tmp_path / "fa_subset"
+    (subset / "pdfs").mkdir(parents=True)
+    shutil.copy(both / "pdfs" / "alpha.pdf", subset / "pdfs" / "alpha.pdf")
+    (subset / "questions.jsonl").write_text(json.dumps(pages_only[0], ensure_ascii=False) + "\n")
+    again = run_bench(
+        subset, tmp_path / "out2", settings, ks=[1], baseline=False, console=Console(file=io.StringIO())
+    )
+    assert again["config"]["data_dir"] == report["config"]["data_dir"]
+    assert again["system"]["ingestion"]["cached"]
+    assert again["system"]["page_recall"]["1"] == report["system"]["page_recall"]["1"] == 1.0
+
+    alpha = [document_id_for((subset / "pdfs" / "alpha.pdf").read_bytes())]
+    key = cache_key(settings, alpha)
+    own = tmp_path / "data" / "bench" / f"corpus-{key[:16]}"
+    assert bench_data_dir(settings, "corpus", key, alpha, scoped=False) == own
+    # Other settings shape another index: never borrowed.
+    other = settings.model_copy(update={"chunk": settings.chunk.model_copy(update={"size": 999})})
+    other_key = cache_key(other, alpha)
+    assert (
+        bench_data_dir(other, "fa_subset", other_key, alpha, scoped=True).name
+        == f"fa_subset-{other_key[:16]}"
+    )
