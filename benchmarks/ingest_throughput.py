@@ -16,7 +16,9 @@ pages in all (written to a temporary folder, never into the repository). Paths m
 
 Each service path runs in its own child process with its own empty data directory: the real app under
 uvicorn on 127.0.0.1, warmed with one small generated PDF (start-up is not ingestion), then every PDF of the
-set is uploaded at once and the clock stops when the last job has succeeded. Seconds per stage are summed
+set is uploaded at once. Two clocks: "searchable" stops when the last document is found by search (its job
+``searchable``, or succeeded on a ref that had no such state), "finished" when the last job has succeeded, its
+deferred stages (the multilingual vectors) done too. Seconds per stage are summed
 over the jobs' ``timings``; peak RSS is the largest sum over the child's whole process tree (parser workers,
 Ray's processes) sampled every 0.25 s. The projection for 10,000 papers is arithmetic on the measured
 per-page costs, stated as such.
@@ -130,12 +132,16 @@ def child(pdfs: list[Path], data_dir: Path, overrides: dict) -> dict:
         r.raise_for_status()
         return r.json()["job_id"]
 
+    searchable: dict[str, float] = {}  # job id -> when it was first seen searchable (perf_counter)
+
     def wait(client: httpx.Client, ids: list[str]) -> dict[str, dict]:
         done: dict[str, dict] = {}
         while len(done) < len(ids):
             for job_id in ids:
                 if job_id not in done:
                     job = client.get(f"/v1/jobs/{job_id}").json()
+                    if job["status"] in ("searchable", "enriching", "succeeded"):
+                        searchable.setdefault(job_id, time.perf_counter())
                     if job["status"] in ("succeeded", "failed"):
                         done[job_id] = job
             time.sleep(0.2)
@@ -149,6 +155,7 @@ def child(pdfs: list[Path], data_dir: Path, overrides: dict) -> dict:
         ids = [upload(client, path) for path in pdfs]
         jobs = wait(client, ids)
         elapsed = time.perf_counter() - started
+        to_searchable = max((searchable.get(i, started + elapsed) for i in ids), default=started) - started
         documents = client.get("/v1/documents").json()["documents"]
         health = client.get("/v1/health").json()
     server.should_exit = True
@@ -165,8 +172,10 @@ def child(pdfs: list[Path], data_dir: Path, overrides: dict) -> dict:
         "pages": pages,
         "documents": len(jobs) - len(failed),
         "failed": [(j["filename"], j["error"]) for j in failed],
-        "seconds": round(elapsed, 2),
-        "pages_per_s": round(pages / elapsed, 3),
+        "seconds": round(to_searchable, 2),
+        "pages_per_s": round(pages / to_searchable, 3),  # upload to searchable, the issue's measure
+        "finished_seconds": round(elapsed, 2),
+        "finished_pages_per_s": round(pages / elapsed, 3),
         "stage_seconds": stages,
         "peak_rss_mb": round(rss.peak / 2**20),
         "chunks": health.get("chunks"),
@@ -289,12 +298,13 @@ def projection(result: dict, workers: int) -> float:
 
 
 def table(title: str, results: dict[str, dict]) -> str:
-    stages = ["ocr", "parse", "describe", "chunk", "embed", "embed-multilingual", "image-embed", "write"]
+    stages = ["ocr", "parse", "describe", "chunk", "embed", "image-embed", "write", "embed-multilingual"]
     lines = [
         f"### {title}",
         "",
-        "| path | pages | seconds | pages/s | vs old | peak RSS MB | " + " | ".join(stages) + " |",
-        "|---|---:|---:|---:|---:|---:|" + "---:|" * len(stages),
+        "| path | pages | s to searchable | pages/s searchable | vs old | s to finished | pages/s finished"
+        " | peak RSS MB | " + " | ".join(stages) + " |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(stages),
     ]
     old = results.get("old", {}).get("pages_per_s")
     for name, r in results.items():
@@ -303,10 +313,10 @@ def table(title: str, results: dict[str, dict]) -> str:
             continue
         ratio = f"{r['pages_per_s'] / old:.2f}x" if old and name != "floor" else ""
         cells = [str(r.get("stage_seconds", {}).get(s, "")) for s in stages]
+        finished = f"| {r.get('finished_seconds', r['seconds'])} | {r.get('finished_pages_per_s', r['pages_per_s'])} "
         lines.append(
-            f"| {name} | {r['pages']} | {r['seconds']} | {r['pages_per_s']} | {ratio} | {r.get('peak_rss_mb', '')} | "
-            + " | ".join(cells)
-            + " |"
+            f"| {name} | {r['pages']} | {r['seconds']} | {r['pages_per_s']} | {ratio} {finished}"
+            f"| {r.get('peak_rss_mb', '')} | " + " | ".join(cells) + " |"
         )
     return "\n".join(lines)
 

@@ -2,7 +2,8 @@
 
 It owns the store, the vector index and the models (loaded once, here), and runs the ingestion pipeline
 (``ingest/pipeline.py``): OCR -> parse (warm isolated workers, or Ray) -> describe visuals -> chunk -> embed ->
-image-embed -> write (one SQLite transaction, then FAISS).
+image-embed -> write (one SQLite transaction, then FAISS); the document is searchable from there. Deferred:
+embed-multilingual (the vectors Persian questions search), which the service runs when no upload waits.
 """
 
 from __future__ import annotations
@@ -81,10 +82,6 @@ def document_id_in(collection: str, data: bytes) -> str:
     hasher = document_hasher(collection)
     hasher.update(data)
     return hasher.hexdigest()
-
-
-def _no_embedder(texts: list[str]) -> None:
-    raise RuntimeError("the multilingual stage runs only when the multilingual index is on")
 
 
 def check_pdf_bytes(head: bytes) -> None:
@@ -245,13 +242,10 @@ class Engine:
                 DescribeStage(self.executor, enabled=self.describer is not None),
                 ChunkStage(self.settings.chunk),
                 EmbedStage(self.executor),
-                MultilingualEmbedStage(
-                    self.multilingual.embed_passages if self.multilingual is not None else _no_embedder,
-                    enabled=self.multilingual is not None,
-                ),
                 ImageEmbedStage(self._embed_visual_chunks, enabled=self.image_embedder is not None),
                 WriteStage(self._write),
-            ]
+            ],
+            deferred=[MultilingualEmbedStage(self._add_multilingual, enabled=self.multilingual is not None)],
         )
 
     def warm_up(self) -> None:
@@ -302,10 +296,12 @@ class Engine:
         collection: str = DEFAULT_COLLECTION,
         filename: str | None = None,
         on_timings: Callable[[dict[str, float]], None] | None = None,
+        deferred: bool = True,
     ) -> IngestResult:
         """Ingest one PDF file. Re-ingesting the same bytes into one collection is a no-op (``created=False``).
 
-        ``on_timings`` gets the seconds of each stage done so far, after every stage."""
+        ``on_timings`` gets the seconds of each stage done so far, after every stage. ``deferred=False`` returns
+        once the document is searchable; ``enrich`` runs the deferred stages later."""
         data = Path(path).read_bytes()
         check_pdf_bytes(data[:1024])
         document_id = document_id_in(collection, data)
@@ -315,7 +311,9 @@ class Engine:
             return IngestResult(
                 document_id, False, doc.pages, doc.title, self.store.element_counts(document_id)
             )
-        return self._ingest(Path(path), document_id, name, len(data), collection, progress, on_timings)
+        return self._ingest(
+            Path(path), document_id, name, len(data), collection, progress, on_timings, deferred
+        )
 
     def _ingest(
         self,
@@ -326,11 +324,12 @@ class Engine:
         collection: str,
         progress: StageProgress | None,
         on_timings: Callable[[dict[str, float]], None] | None = None,
+        deferred: bool = True,
     ) -> IngestResult:
         started = time.perf_counter()
         work = Work(Path(path), document_id, filename, size, collection)
         try:
-            self.pipeline.run(work, progress, on_timings)
+            self.pipeline.run(work, progress, on_timings, deferred=deferred)
         except BaseException:
             if not self.store.has_document(document_id):
                 shutil.rmtree(self.settings.crops_dir / document_id, ignore_errors=True)
@@ -351,6 +350,36 @@ class Engine:
             timings=work.timings,
         )
 
+    def enrich(
+        self,
+        document_id: str,
+        progress: StageProgress | None = None,
+        on_timings: Callable[[dict[str, float]], None] | None = None,
+    ) -> dict[str, float]:
+        """Run the deferred stages over a stored document (the service's ``enriching`` jobs); returns their
+        seconds. A document deleted meanwhile has nothing left to enrich; running it twice adds nothing."""
+        work = Work(Path(), document_id, "", 0, "")
+        ids = [int(i) for i in self.store.filtered_chunk_ids(document_ids=[document_id])]
+        chunks = self.store.get_chunks(ids)
+        work.chunk_ids = [i for i in ids if i in chunks]
+        work.chunks = [chunks[i] for i in work.chunk_ids]
+        self.pipeline.run_deferred(work, progress, on_timings)
+        return {s.name: work.timings.get(s.name, 0.0) for s in self.pipeline.deferred}
+
+    def _add_multilingual(self, work: Work) -> None:
+        """The deferred multilingual stage: embed the stored chunks that lack a multilingual vector, then keep
+        the vectors, unless the document was deleted while they were being made."""
+        assert self.multilingual is not None
+        pairs = self.multilingual.missing(work.chunk_ids, [c.text for c in work.chunks])
+        if not pairs:
+            return
+        vectors = self.multilingual.embed_passages([text for _, text in pairs])
+        with self._write_lock:
+            if not self.store.has_document(work.document_id):
+                return
+            self.multilingual.add([i for i, _ in pairs], vectors)
+            self._vectors_changed()
+
     def _write(self, work: Work) -> bool:
         """The write stage: the document, its elements, chunks and vectors in one store transaction, then
         FAISS. False when the same bytes were stored meanwhile (nothing is written then)."""
@@ -370,14 +399,13 @@ class Engine:
             ids = self.store.add_document(
                 document, work.elements, work.chunks, work.vectors, work.image_vectors
             )
+            work.chunk_ids = list(ids)
             self.vectors.add(ids, work.vectors)
             if self.image_vectors is not None and work.image_vectors:
                 positions = sorted(work.image_vectors)
                 self.image_vectors.add(
                     [ids[p] for p in positions], [work.image_vectors[p] for p in positions]
                 )
-            if self.multilingual is not None:
-                self.multilingual.add(ids, work.multilingual_vectors)
             self._vectors_changed()
         return True
 

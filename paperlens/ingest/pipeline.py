@@ -8,6 +8,10 @@ OCR runs ahead of layout analysis: the layout of a scanned page is built on its 
 of all image-only pages first is what lets them be read side by side (by warm local workers, or Ray tasks).
 The heavy, untrusted work of the first stages goes through an ``Executor`` (``executors.py``), so the same
 pipeline runs with warm local worker processes or on a Ray cluster.
+
+Stages after the write are *deferred*: the document is searchable once the write commits, and what they add
+(the multilingual vectors) can follow later, when the worker has no document waiting to become searchable. The
+service runs them as the job's ``enriching`` state; ``Pipeline.run(..., deferred=True)`` runs them straight on.
 """
 
 from __future__ import annotations
@@ -41,8 +45,8 @@ class Work:
     chunks: list[Chunk] = field(default_factory=list)
     vectors: Any = None  # float32 array, one row per chunk
     image_vectors: dict[int, Any] = field(default_factory=dict)  # position in chunks -> CLIP vector
-    multilingual_vectors: Any = None  # float32 array, one row per chunk, when the multilingual index is on
     created: bool = True  # False when the write stage found the document stored already (a concurrent ingest)
+    chunk_ids: list[int] = field(default_factory=list)  # the store's ids of ``chunks``, once written
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -55,29 +59,39 @@ class Stage(Protocol):
 
 
 class Pipeline:
-    """Runs stages in order over one ``Work``, timing each and mapping its progress onto the whole bar."""
+    """Runs stages in order over one ``Work``, timing each and mapping its progress onto the whole bar.
 
-    def __init__(self, stages: Sequence[Stage]) -> None:
-        names = [s.name for s in stages]
+    ``stages`` make a document searchable (the last of them writes it); ``deferred`` stages run after that and
+    only add to what is stored. Both share one progress bar, the deferred stages at its end."""
+
+    def __init__(self, stages: Sequence[Stage], deferred: Sequence[Stage] = ()) -> None:
+        names = [s.name for s in [*stages, *deferred]]
         if len(set(names)) != len(names):
             raise ValueError(f"stage names repeat: {names}")
         self.stages = list(stages)
+        self.deferred = list(deferred)
 
     @property
     def names(self) -> list[str]:
-        return [s.name for s in self.stages]
+        return [s.name for s in [*self.stages, *self.deferred]]
+
+    @property
+    def defers_work(self) -> bool:
+        """Whether any deferred stage is switched on (when none is, a document is done once searchable)."""
+        return any(s.enabled for s in self.deferred)
 
     def stage(self, name: str) -> Stage:
-        for stage in self.stages:
+        for stage in [*self.stages, *self.deferred]:
             if stage.name == name:
                 return stage
         raise KeyError(name)
 
     def spans(self) -> dict[str, tuple[float, float]]:
         """Each enabled stage's part of the bar: its share, scaled so the enabled shares fill 0..1."""
-        total = sum(s.share for s in self.stages if s.enabled) or 1.0
+        every = [*self.stages, *self.deferred]
+        total = sum(s.share for s in every if s.enabled) or 1.0
         spans, start = {}, 0.0
-        for stage in self.stages:
+        for stage in every:
             width = stage.share / total if stage.enabled else 0.0
             spans[stage.name] = (start, min(1.0, start + width))
             start += width
@@ -88,10 +102,34 @@ class Pipeline:
         work: Work,
         progress: StageProgress | None = None,
         on_timings: Callable[[dict[str, float]], None] | None = None,
+        deferred: bool = True,
     ) -> Work:
-        """Run the stages in order; ``on_timings(timings so far)`` after each stage (a job shows them live)."""
+        """Run the stages in order; ``on_timings(timings so far)`` after each stage (a job shows them live).
+
+        ``deferred=False`` stops once the document is written (searchable); ``run_deferred`` does the rest."""
+        self._run(self.stages, work, progress, on_timings)
+        if deferred and work.created:
+            self._run(self.deferred, work, progress, on_timings)
+        return work
+
+    def run_deferred(
+        self,
+        work: Work,
+        progress: StageProgress | None = None,
+        on_timings: Callable[[dict[str, float]], None] | None = None,
+    ) -> Work:
+        """The deferred stages alone, over a stored document (``work.chunks`` and ``work.chunk_ids`` filled)."""
+        return self._run(self.deferred, work, progress, on_timings)
+
+    def _run(
+        self,
+        stages: Sequence[Stage],
+        work: Work,
+        progress: StageProgress | None,
+        on_timings: Callable[[dict[str, float]], None] | None,
+    ) -> Work:
         spans = self.spans()
-        for stage in self.stages:
+        for stage in stages:
             if not stage.enabled:
                 work.timings[stage.name] = 0.0
                 continue

@@ -94,17 +94,21 @@ class EmbedStage:
 
 class MultilingualEmbedStage:
     """Passages embedded a second time by the multilingual model, whose index serves questions not in English
-    (off when ``embed.multilingual`` is "none")."""
+    (off when ``embed.multilingual`` is "none").
+
+    A deferred stage: it runs after the write, over the stored chunks, since the text is searchable without it
+    and the multilingual model costs about four times the English one per passage. ``add(work)`` embeds
+    ``work.chunks`` and keeps the vectors under ``work.chunk_ids``."""
 
     name = "embed-multilingual"
     share = 0.15
 
-    def __init__(self, embed_passages: Callable[[list[str]], Any], enabled: bool) -> None:
-        self.embed_passages = embed_passages
+    def __init__(self, add: Callable[[Work], Any], enabled: bool) -> None:
+        self.add = add
         self.enabled = enabled
 
     def run(self, work: Work, progress: Progress) -> None:
-        work.multilingual_vectors = self.embed_passages([c.text for c in work.chunks])
+        self.add(work)
 
 
 class ImageEmbedStage:

@@ -167,6 +167,18 @@ class MultilingualIndex:
             return np.zeros((0, self.embedder.dim), dtype=np.float32)
         return np.asarray(self.embedder.embed_passages(texts), dtype=np.float32)
 
+    def missing(self, ids: Sequence[int], texts: Sequence[str]) -> list[tuple[int, str]]:
+        """The (id, text) pairs of ``ids`` that have no vector yet."""
+        have: set[int] = set()
+        with self._lock:
+            for start in range(0, len(ids), 500):  # well under SQLite's limit on bound parameters
+                part = [int(i) for i in ids[start : start + 500]]
+                rows = self._conn.execute(
+                    f"SELECT chunk_id FROM vectors WHERE chunk_id IN ({','.join('?' * len(part))})", part
+                )
+                have.update(int(r[0]) for r in rows)
+        return [(int(i), t) for i, t in zip(ids, texts, strict=True) if int(i) not in have]
+
     def add(self, ids: Sequence[int], vectors: np.ndarray) -> None:
         """Keep the vectors of newly stored chunks (after the store's commit) and add them to FAISS."""
         if len(ids) == 0:

@@ -8,6 +8,11 @@ Jobs live in the store, not in memory, so a restart finds what was queued or run
 - what a killed process left half-written (upload temp files, PDFs of failed jobs, crops of documents that
   never committed) is swept, so nothing stored grows without an owner.
 
+A job is ``searchable`` as soon as its document is written: search finds its text from then on. Its deferred
+stages (the multilingual vectors) run later, as ``enriching``, when a runner finds no queued upload: a batch of
+uploads becomes searchable at the speed of the text path, and the extra vectors follow. A restart puts an
+interrupted ``enriching`` job back to ``searchable``; the stages only add what is missing.
+
 On a shared store (Postgres) several replicas run this loop against one queue: each claim is exclusive and is a
 lease that a heartbeat thread renews while the job runs; a replica that dies stops renewing, and another one
 takes the job over when the lease runs out (counted as one more attempt). The upload travels as a blob, so
@@ -24,6 +29,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +61,9 @@ def job_wire(job: Job) -> dict[str, Any]:
         "created_at": job.created_at,
         "updated_at": job.updated_at,
         "timings": json.loads(job.timings) if job.timings else {},
+        # When search started to find the document, and when its deferred stages were done too.
+        "searchable_at": job.searchable_at,
+        "finished_at": job.finished_at,
     }
 
 
@@ -98,7 +107,7 @@ class JobRunner:
         finished = 0
         for job in self.store.list_jobs(("running",)):
             if self.store.has_document(job.document_id):
-                self.store.update_job(job.id, status="succeeded", stage="done", progress=1.0)
+                self._searchable(job)
                 finished += 1
         requeued = self.store.requeue_interrupted_jobs(MAX_ATTEMPTS)
         swept = self._sweep()
@@ -171,12 +180,17 @@ class JobRunner:
         while not self._stop.is_set():
             try:
                 job = self.store.claim_job(self.worker, self.lease_s, MAX_ATTEMPTS)
-                if job is None:
-                    self.engine.flush_vectors()  # the queue is empty: write what the last jobs added
-                    self._wake.wait(1.0)
-                    self._wake.clear()
+                if job is not None:
+                    self._run(job, self._run_claimed)
                     continue
-                self._run(job)
+                # No upload waits to become searchable: finish the deferred stages of one that is.
+                job = self.store.claim_enrichment(self.worker, self.lease_s)
+                if job is not None:
+                    self._run(job, self._enrich_claimed)
+                    continue
+                self.engine.flush_vectors()  # nothing waits: write what the last jobs added
+                self._wake.wait(1.0)
+                self._wake.clear()
             except Exception:  # a store hiccup must not end ingestion for the life of the process
                 log.exception("the job runner hit an error; continuing")
                 time.sleep(1.0)
@@ -192,18 +206,18 @@ class JobRunner:
             except Exception:  # the store is briefly unreachable: try again at the next beat
                 log.warning("job %s: could not renew the lease", job.id, exc_info=True)
 
-    def _run(self, job: Job) -> None:
+    def _run(self, job: Job, work: Callable[[Job], None]) -> None:
         done = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(job, done), name="paperlens-lease", daemon=True)
         beat.start()
         try:
-            self._run_claimed(job)
+            work(job)
         finally:
             done.set()
             beat.join()
 
-    def _run_claimed(self, job: Job) -> None:
-        last: dict[str, Any] = {"stage": "parse", "progress": 0.0}
+    def _progress(self, job: Job, first_stage: str) -> Callable[[str, float], None]:
+        last: dict[str, Any] = {"stage": first_stage, "progress": 0.0}
 
         def progress(stage: str, fraction: float) -> None:
             # Throttle writes: a stage change or a 1 % step, not every page.
@@ -211,6 +225,10 @@ class JobRunner:
                 last.update(stage=stage, progress=fraction)
                 self.store.update_job(job.id, stage=stage, progress=fraction)
 
+        return progress
+
+    def _run_claimed(self, job: Job) -> None:
+        progress = self._progress(job, "parse")
         try:
             # The PDF from this replica's disk, or fetched from the shared store (another replica took it in).
             upload = self.store.blob_path(upload_key(job.document_id)) or Path(job.upload_path)
@@ -222,6 +240,7 @@ class JobRunner:
                 collection=job.collection,
                 filename=job.filename,
                 on_timings=lambda timings: self.store.update_job(job.id, timings=json.dumps(timings)),
+                deferred=False,
             )
         except PaperlensError as exc:
             log.warning("job %s failed: %s: %s", job.id, exc.code, exc.message)
@@ -231,7 +250,47 @@ class JobRunner:
             log.exception("job %s crashed", job.id)
             self._fail(job, "internal_error", f"ingestion failed unexpectedly: {type(exc).__name__}")
             return
-        self.store.update_job(job.id, status="succeeded", stage="done", progress=1.0)
+        self._searchable(job)
+
+    def _searchable(self, job: Job) -> None:
+        """The document is stored: searchable now, and done unless deferred stages are to follow."""
+        now = time.time()
+        if self.engine.pipeline.defers_work:
+            start = self.engine.pipeline.spans()[self.engine.pipeline.deferred[0].name][0]
+            self.store.update_job(
+                job.id, status="searchable", stage="searchable", progress=start, searchable_at=now
+            )
+            self._wake.set()  # an idle runner may take the deferred stages now
+        else:
+            self._succeeded(job, searchable_at=now)
+
+    def _succeeded(self, job: Job, searchable_at: float | None = None) -> None:
+        now = time.time()
+        self.store.update_job(
+            job.id,
+            status="succeeded",
+            stage="done",
+            progress=1.0,
+            searchable_at=searchable_at or job.searchable_at or now,
+            finished_at=now,
+        )
+
+    def _enrich_claimed(self, job: Job) -> None:
+        """The deferred stages of a searchable document. The document stays searchable whatever happens here; a
+        failure is logged and the job still ends, since a restart's ``sync`` embeds what is missing."""
+        progress = self._progress(job, "")
+        timings = json.loads(job.timings) if job.timings else {}
+        try:
+            self.engine.enrich(
+                job.document_id,
+                progress=progress,
+                on_timings=lambda done: self.store.update_job(
+                    job.id, timings=json.dumps({**timings, **done})
+                ),
+            )
+        except Exception:
+            log.exception("job %s: the deferred stages failed; the document stays searchable", job.id)
+        self._succeeded(job)
 
     def _fail(self, job: Job, code: str, message: str) -> None:
         # Parser messages can name files; a client must not learn where the server keeps its data.

@@ -110,12 +110,13 @@ async def upload_document(request: Request, tenant: Tenant = Depends(tenant_for)
     return {"job_id": job.id, "document_id": upload.document_id}
 
 
-ACTIVE_JOB_STATUSES = ("queued", "running")
+#: Jobs not yet done: waiting, becoming searchable, or searchable with deferred stages still to run.
+ACTIVE_JOB_STATUSES = ("queued", "running", "searchable", "enriching")
 
 
 @router.get(
     "/jobs",
-    summary="Ingestion jobs still queued or running",
+    summary="Ingestion jobs still queued, running or enriching",
     description="So a client that lost its job ids (a reloaded page, a restarted script) can follow them again. "
     "Only the caller's own jobs; oldest first.",
 )

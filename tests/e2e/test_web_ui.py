@@ -204,7 +204,7 @@ def test_upload_ask_cite_search_delete_in_a_real_browser(server, browser, tmp_pa
     assert page.locator("#announcer").text_content() == f"{facts.path.name}: done"
     assert page.get_attribute("#announcer", "role") == "status"
     states = page.evaluate("window.__jobStates")
-    order = ["uploading", "queued", "running", "succeeded"]
+    order = ["uploading", "queued", "running", "searchable", "succeeded"]
     assert states[0] == "uploading" and states[-1] == "succeeded", states
     assert states == sorted(states, key=order.index), states  # never goes backwards
     document_id = job.get_attribute("data-document-id")

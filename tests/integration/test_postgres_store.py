@@ -90,6 +90,24 @@ def test_a_job_whose_lease_runs_out_is_taken_over_then_fails_after_max_attempts(
         b.close()
 
 
+def test_deferred_stages_whose_replica_died_are_taken_over_after_the_lease(postgres_url, tmp_path):
+    a, b = pg(postgres_url, tmp_path / "a"), pg(postgres_url, tmp_path / "b")
+    try:
+        a.create_job("j", "doc", "", "x.pdf", "default")
+        a.claim_job("replica-a", 0.5, 2)
+        a.update_job("j", status="searchable", stage="searchable", searchable_at=5.0)
+        assert a.claim_enrichment("replica-a", 0.5).status == "enriching"
+        assert b.claim_enrichment("replica-b", 0.5) is None  # the lease still holds
+        time.sleep(0.8)  # replica-a dies while enriching
+        assert b.claim_job("replica-b", 0.5, 2) is None  # never parsed again: it is searchable
+        taken = b.claim_enrichment("replica-b", 0.5)
+        assert taken is not None and (taken.id, taken.searchable_at, taken.attempts) == ("j", 5.0, 1)
+        assert not a.renew_lease("j", "replica-a", 0.5) and b.renew_lease("j", "replica-b", 0.5)
+    finally:
+        a.close()
+        b.close()
+
+
 def test_a_job_that_finished_is_never_claimed_again(postgres_url, tmp_path):
     store = pg(postgres_url, tmp_path / "a")
     try:

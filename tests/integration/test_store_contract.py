@@ -284,6 +284,27 @@ def test_a_queued_job_is_claimed_once_and_reported(store):
         store.update_job("j1", worker="someone else")  # only job fields, never arbitrary columns
 
 
+def test_a_searchable_job_waits_for_one_worker_to_run_its_deferred_stages(store):
+    store.create_job("j1", "doc-1", "/x/uploads/doc-1.pdf", "one.pdf", "alpha")
+    assert store.claim_job("worker-a", 60, 3).id == "j1"
+    assert store.claim_enrichment("worker-a", 60) is None  # still running: not searchable yet
+    store.update_job("j1", status="searchable", stage="searchable", progress=0.8, searchable_at=1000.5)
+    assert store.claim_job("worker-b", 60, 3) is None  # a searchable job is never parsed again
+    claimed = store.claim_enrichment("worker-b", 60)
+    assert claimed is not None and (claimed.id, claimed.status, claimed.searchable_at) == (
+        "j1",
+        "enriching",
+        1000.5,
+    )
+    assert claimed.attempts == 1  # deferred stages are not another attempt at the upload
+    assert store.claim_enrichment("worker-c", 60) is None
+    assert store.renew_lease("j1", "worker-b", 60)
+    store.update_job("j1", status="succeeded", stage="done", progress=1.0, finished_at=1002.25)
+    job = store.get_job("j1")
+    assert (job.status, job.searchable_at, job.finished_at) == ("succeeded", 1000.5, 1002.25)
+    assert store.claim_enrichment("worker-c", 60) is None
+
+
 def test_blobs_round_trip(store, tmp_path):
     source = tmp_path / "original.pdf"
     source.write_bytes(b"%PDF-1.7 bytes")

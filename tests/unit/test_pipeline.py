@@ -80,3 +80,26 @@ def test_the_chunk_stage_chunks_the_elements_it_is_given():
     assert len(work.chunks) > 1
     assert all(len(c.text) <= 600 for c in work.chunks)
     assert {e for c in work.chunks for e in c.element_ids} == {e.id for e in work.elements}
+
+
+def test_deferred_stages_run_after_the_write_and_share_the_end_of_the_bar():
+    a, late = Recording("a", 3), Recording("late", 1)
+    pipeline = Pipeline([a, WriteStage(lambda _work: True)], deferred=[late])
+    assert pipeline.defers_work and pipeline.names == ["a", "write", "late"]
+    assert pipeline.spans()["late"][0] == pytest.approx(1 - 1 / (3 + 0.03 + 1))
+    seen: list[tuple[str, float]] = []
+    # Stopped at searchable: the deferred stage has not run and its part of the bar is still to come.
+    work = pipeline.run(_work(), lambda s, f: seen.append((s, f)), deferred=False)
+    assert late.ran == 0 and "late" not in work.timings and seen[-1][0] == "write" and seen[-1][1] < 1
+    pipeline.run_deferred(work, lambda s, f: seen.append((s, f)))
+    assert late.ran == 1 and list(work.timings) == ["a", "write", "late"] and seen[-1] == ("late", 1.0)
+    # Straight through (the CLI's single file, the bench): both parts in one call.
+    assert list(pipeline.run(_work()).timings) == ["a", "write", "late"] and late.ran == 2
+
+
+def test_deferred_stages_do_not_run_when_the_document_was_stored_meanwhile_or_are_switched_off():
+    late = Recording("late", 1)
+    Pipeline([WriteStage(lambda _work: False)], deferred=[late]).run(_work())
+    assert late.ran == 0
+    off = Pipeline([WriteStage(lambda _work: True)], deferred=[Recording("late", 1, enabled=False)])
+    assert not off.defers_work and off.spans()["write"] == (0.0, 1.0)

@@ -50,6 +50,15 @@ class Job:
     created_at: float
     updated_at: float
     timings: str | None = None  # JSON {stage: seconds} of the ingestion
+    # When the document's text became searchable (its write committed), and when every deferred stage (the
+    # multilingual vectors) was done too. Both None until then; equal when nothing was deferred.
+    searchable_at: float | None = None
+    finished_at: float | None = None
+
+
+#: Job statuses, in order. A job is ``searchable`` once its document is stored and found by search, while its
+#: deferred stages wait for a worker with nothing more urgent to do; ``enriching`` while one runs them.
+JOB_STATUSES = ("queued", "running", "searchable", "enriching", "succeeded", "failed")
 
 
 class VectorSearch(Protocol):
@@ -173,6 +182,11 @@ class JobQueue(Protocol):
     def update_job(self, job_id: str, **fields: object) -> None: ...
 
     def claim_job(self, worker: str, lease_s: float, max_attempts: int) -> Job | None: ...
+
+    def claim_enrichment(self, worker: str, lease_s: float) -> Job | None:
+        """The oldest ``searchable`` job (or, on a shared store, an ``enriching`` one whose lease ran out), now
+        ``enriching`` and this worker's; None when there is none."""
+        ...
 
     def renew_lease(self, job_id: str, worker: str, lease_s: float) -> bool: ...
 

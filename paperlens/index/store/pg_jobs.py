@@ -19,7 +19,7 @@ from paperlens.index.store.sqlite_jobs import JOB_FIELDS
 
 _JOB_COLUMNS = (
     "id, document_id, status, stage, progress, error_code, error_message, upload_path, filename, collection,"
-    " attempts, created_at, updated_at, timings"
+    " attempts, created_at, updated_at, timings, searchable_at, finished_at"
 )
 _NOW = "extract(epoch from clock_timestamp())"
 
@@ -70,7 +70,7 @@ class PostgresJobs(PostgresDatabase):
         if unknown:
             raise ValueError(f"not job fields: {sorted(unknown)}")
         fields["updated_at"] = time.time()
-        if fields.get("status") in ("succeeded", "failed"):
+        if fields.get("status") in ("searchable", "succeeded", "failed"):
             fields["lease_until"] = None
         cols = ", ".join(f"{k} = %s" for k in fields)
         with self._connection() as conn:
@@ -96,11 +96,27 @@ class PostgresJobs(PostgresDatabase):
             ).fetchone()
         return _job(row) if row else None
 
+    def claim_enrichment(self, worker: str, lease_s: float) -> Job | None:
+        """The oldest job whose deferred stages wait (or whose enriching replica's lease ran out). No attempt
+        limit: the document is stored and searchable already, and these stages only add to it."""
+        with self._connection() as conn:
+            row = conn.execute(
+                "WITH next AS (SELECT id FROM jobs"
+                f" WHERE status = 'searchable' OR (status = 'enriching' AND lease_until < {_NOW})"
+                " ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
+                " UPDATE jobs j SET status = 'enriching',"
+                f" worker = %s, lease_until = {_NOW} + %s, updated_at = {_NOW}"
+                f" FROM next WHERE j.id = next.id RETURNING {', '.join('j.' + c.strip() for c in _JOB_COLUMNS.split(','))}",
+                (worker, lease_s),
+            ).fetchone()
+        return _job(row) if row else None
+
     def renew_lease(self, job_id: str, worker: str, lease_s: float) -> bool:
         """Extend this worker's lease; False when the job is no longer this worker's (taken over or finished)."""
         with self._connection() as conn:
             cur = conn.execute(
-                f"UPDATE jobs SET lease_until = {_NOW} + %s WHERE id = %s AND worker = %s AND status = 'running'",
+                f"UPDATE jobs SET lease_until = {_NOW} + %s WHERE id = %s AND worker = %s"
+                " AND status IN ('running', 'enriching')",
                 (lease_s, job_id, worker),
             )
         return cur.rowcount == 1

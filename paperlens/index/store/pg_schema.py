@@ -83,6 +83,12 @@ CREATE INDEX blobs_by_document ON blobs(document_id);
     ),
     # Seconds per ingestion stage, as the job API shows them (JSON {stage: seconds}).
     (2, "ALTER TABLE jobs ADD COLUMN timings TEXT;"),
+    # When the document became searchable, and when its deferred stages finished.
+    (
+        3,
+        "ALTER TABLE jobs ADD COLUMN searchable_at DOUBLE PRECISION,"
+        " ADD COLUMN finished_at DOUBLE PRECISION;",
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -80,7 +80,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     attempts INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
-    timings TEXT
+    timings TEXT,
+    searchable_at REAL,
+    finished_at REAL
 );
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs(status, created_at);
 """
@@ -102,8 +104,10 @@ class SQLiteDatabase:
         with self._lock:
             self._conn.executescript(_SCHEMA)
             columns = {r["name"] for r in self._conn.execute("PRAGMA table_info(jobs)")}
-            if "timings" not in columns:  # a library made before jobs kept their stage timings
-                self._conn.execute("ALTER TABLE jobs ADD COLUMN timings TEXT")
+            # Columns jobs gained after the first release; a library made before them gets them on open.
+            for column, kind in (("timings", "TEXT"), ("searchable_at", "REAL"), ("finished_at", "REAL")):
+                if column not in columns:
+                    self._conn.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
             if self.get_meta("schema_version") is None:
                 self.set_meta("schema_version", str(SCHEMA_VERSION))
 

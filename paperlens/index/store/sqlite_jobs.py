@@ -12,7 +12,18 @@ from paperlens.index.store.sqlite_db import SQLiteDatabase
 
 #: Columns a caller may set with ``update_job`` (names are put into SQL, so they are checked).
 JOB_FIELDS = frozenset(
-    {"status", "stage", "progress", "error_code", "error_message", "attempts", "upload_path", "timings"}
+    {
+        "status",
+        "stage",
+        "progress",
+        "error_code",
+        "error_message",
+        "attempts",
+        "upload_path",
+        "timings",
+        "searchable_at",
+        "finished_at",
+    }
 )
 
 
@@ -76,6 +87,19 @@ class SQLiteJobs(SQLiteDatabase):
             )
         return self.get_job(row["id"])
 
+    def claim_enrichment(self, worker: str, lease_s: float) -> Job | None:
+        """The oldest searchable job, now ``enriching`` (a restart puts an interrupted one back)."""
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT * FROM jobs WHERE status = 'searchable' ORDER BY created_at LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                "UPDATE jobs SET status = 'enriching', updated_at = ? WHERE id = ?", (time.time(), row["id"])
+            )
+        return self.get_job(row["id"])
+
     def renew_lease(self, job_id: str, worker: str, lease_s: float) -> bool:
         return True
 
@@ -95,8 +119,14 @@ class SQLiteJobs(SQLiteDatabase):
         return int(row[0])
 
     def requeue_interrupted_jobs(self, max_attempts: int) -> int:
-        """After a restart, jobs that were running when the process died are retried (or failed)."""
+        """After a restart, jobs that were running when the process died are retried (or failed); deferred
+        stages that were running go back to wait for a worker (their document is stored and searchable, so
+        they need no attempt limit: they only add to it)."""
         with self._lock:
+            self._conn.execute(
+                "UPDATE jobs SET status = 'searchable', updated_at = ? WHERE status = 'enriching'",
+                (time.time(),),
+            )
             self._conn.execute(
                 "UPDATE jobs SET status = 'failed', stage = 'failed', error_code = 'too_many_attempts',"
                 " error_message = 'ingestion was interrupted too many times', updated_at = ?"

@@ -424,6 +424,17 @@ async function followJob(jobId, row) {
       await loadDocuments();
       return;
     }
+    if (job.status === "searchable" || job.status === "enriching") {
+      // Its text is searchable already (it is listed and found); the deferred stages follow. One row state for
+      // both, so a screen reader hears "searchable" once.
+      if (!row.row.dataset.listed) {
+        row.row.dataset.listed = "1";
+        await loadDocuments();
+      }
+      row.update("searchable", `searchable, finishing ${job.stage === "searchable" ? "soon" : job.stage} ${pct}%`, job.progress || 0);
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      continue;
+    }
     if (job.status === "failed") {
       const e = job.error || {};
       row.update("failed", `failed: ${e.message || "unknown error"}${e.code ? ` [${e.code}]` : ""}`, 0);
