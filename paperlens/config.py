@@ -105,6 +105,11 @@ class IngestSettings(_Section):
         256, ge=1, description="a PDF stream that inflates past this is refused (a decompression bomb)"
     )
     # -- how ingestion is executed (issue 29) --
+    defer_describe: bool = Field(
+        True,
+        description="describe visuals after the document is searchable (its text first; figures, tables and"
+        " formulas gain their descriptions when no upload waits); false: before, as one step",
+    )
     documents_in_flight: int = Field(
         2,
         ge=1,

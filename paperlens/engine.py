@@ -2,8 +2,9 @@
 
 It owns the store, the vector index and the models (loaded once, here), and runs the ingestion pipeline
 (``ingest/pipeline.py``): OCR -> parse (warm isolated workers, or Ray) -> describe visuals -> chunk -> embed ->
-image-embed -> write (one SQLite transaction, then FAISS); the document is searchable from there. Deferred:
-embed-multilingual (the vectors Persian questions search), which the service runs when no upload waits.
+image-embed -> write (one SQLite transaction, then FAISS); the document is searchable from there. Deferred, so
+the service runs them when no upload waits: describe (``ingest.defer_describe``; visuals are searchable by
+caption and table text until then) and embed-multilingual (the vectors Persian questions search).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from paperlens.ingest.parse import PARSER_VERSION
 from paperlens.ingest.pipeline import Pipeline, StageProgress, Work
 from paperlens.ingest.stages import (
     ChunkStage,
+    DeferredDescribeStage,
     DescribeStage,
     EmbedStage,
     ImageEmbedStage,
@@ -40,7 +42,7 @@ from paperlens.ingest.stages import (
     ParseStage,
     WriteStage,
 )
-from paperlens.models import Answer, Document, ElementKind, Hit
+from paperlens.models import Answer, Chunk, Document, ElementKind, Hit
 from paperlens.retrieve.multilingual import open_multilingual_index
 from paperlens.retrieve.rerank import build_reranker
 from paperlens.retrieve.search import Filters, Retriever
@@ -235,18 +237,24 @@ class Engine:
         return build_describer(self.settings.describe)
 
     def _build_pipeline(self) -> Pipeline:
-        return Pipeline(
-            [
-                OcrStage(self.executor, enabled=self.settings.ingest.ocr),
-                ParseStage(self.executor),
-                DescribeStage(self.executor, enabled=self.describer is not None),
-                ChunkStage(self.settings.chunk),
-                EmbedStage(self.executor),
-                ImageEmbedStage(self._embed_visual_chunks, enabled=self.image_embedder is not None),
-                WriteStage(self._write),
-            ],
-            deferred=[MultilingualEmbedStage(self._add_multilingual, enabled=self.multilingual is not None)],
-        )
+        describe = self.describer is not None
+        later = self.settings.ingest.defer_describe
+        first: list = [
+            OcrStage(self.executor, enabled=self.settings.ingest.ocr),
+            ParseStage(self.executor),
+            ChunkStage(self.settings.chunk),
+            EmbedStage(self.executor),
+            ImageEmbedStage(self._embed_visual_chunks, enabled=self.image_embedder is not None),
+            WriteStage(self._write),
+        ]
+        deferred: list = [
+            MultilingualEmbedStage(self._add_multilingual, enabled=self.multilingual is not None)
+        ]
+        if later:
+            deferred.insert(0, DeferredDescribeStage(self._describe_stored, enabled=describe))
+        else:
+            first.insert(2, DescribeStage(self.executor, enabled=describe))
+        return Pipeline(first, deferred=deferred)
 
     def warm_up(self) -> None:
         """Load what the first document or query would otherwise wait for: the parser workers (or the Ray
@@ -365,6 +373,76 @@ class Engine:
         work.chunks = [chunks[i] for i in work.chunk_ids]
         self.pipeline.run_deferred(work, progress, on_timings)
         return {s.name: work.timings.get(s.name, 0.0) for s in self.pipeline.deferred}
+
+    def _describe_stored(self, work: Work, progress: Callable[[float], None]) -> None:
+        """The deferred describe stage: describe the stored document's visuals, then store what changed (new
+        chunk texts and vectors, chunks for visuals that had no text) in one transaction, and in FAISS."""
+        import numpy as np
+
+        from paperlens.ingest.chunk import visual_chunk_text
+
+        elements = self.store.list_elements(work.document_id)
+        visuals = [e for e in elements if e.is_visual and e.crop_path and e.description is None]
+        if not visuals:
+            return
+        for element in visuals:  # on a shared store, a crop another replica made is fetched first
+            self._crop_file(element.crop_path or "")
+        described = self.executor.describe(visuals, lambda done, total: progress(done / max(total, 1)))
+        by_element = {
+            c.element_ids[0]: (i, c)
+            for i, c in zip(work.chunk_ids, work.chunks, strict=True)
+            if c.element_ids and c.kind != ElementKind.TEXT
+        }
+        changed_ids, changed_texts, added = [], [], []
+        for element in described:
+            text = visual_chunk_text(element)
+            if element.id in by_element:
+                chunk_id, chunk = by_element[element.id]
+                if text and text != chunk.text:
+                    changed_ids.append(chunk_id)
+                    changed_texts.append(text)
+            elif text:
+                added.append(
+                    Chunk(
+                        document_id=element.document_id,
+                        page=element.page,
+                        bbox=element.bbox,
+                        kind=element.kind,
+                        text=text,
+                        element_ids=[element.id],
+                        section=element.section,
+                    )
+                )
+        texts = [*changed_texts, *(c.text for c in added)]
+        vectors = (
+            self.executor.embed(texts, lambda _f: None)
+            if texts
+            else np.zeros((0, self.embedder.dim), dtype=np.float32)
+        )
+        changed = {
+            i: (t, vectors[n]) for n, (i, t) in enumerate(zip(changed_ids, changed_texts, strict=True))
+        }
+        with self._write_lock:
+            try:
+                added_ids = self.store.revise_document(
+                    work.document_id, described, changed, added, vectors[len(changed_ids) :]
+                )
+            except NotFoundError:  # deleted while its visuals were being described
+                return
+            if changed_ids:
+                self.vectors.remove(changed_ids)
+                self.vectors.add(changed_ids, vectors[: len(changed_ids)])
+                if self.multilingual is not None:  # made from the old text, if a restart's sync made them
+                    self.multilingual.remove(changed_ids)
+            if added_ids:
+                self.vectors.add(added_ids, vectors[len(changed_ids) :])
+            self._vectors_changed()
+        for chunk_id, text in zip(changed_ids, changed_texts, strict=True):
+            work.chunks[work.chunk_ids.index(chunk_id)] = work.chunks[
+                work.chunk_ids.index(chunk_id)
+            ].model_copy(update={"text": text})
+        work.chunk_ids.extend(added_ids)
+        work.chunks.extend(added)
 
     def _add_multilingual(self, work: Work) -> None:
         """The deferred multilingual stage: embed the stored chunks that lack a multilingual vector, then keep

@@ -61,7 +61,8 @@ _KEY_IGNORES = {
     },
     "describe": {"device", "batch_size", "api_key"},
     "image_embed": {"device"},
-    "ingest": {"parse_timeout_s", "parse_timeout_per_page_s", "parse_memory_mb"},
+    # ``defer_describe``: the same descriptions are stored either way, before the write or just after it.
+    "ingest": {"parse_timeout_s", "parse_timeout_per_page_s", "parse_memory_mb", "defer_describe"},
 }
 #: ``--sample`` draws its questions with this seed, so two sampled runs compare question for question.
 SAMPLE_SEED = 0

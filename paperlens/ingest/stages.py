@@ -68,6 +68,22 @@ class DescribeStage:
         work.elements = self.executor.describe(work.elements, _counted(progress))
 
 
+class DeferredDescribeStage:
+    """The describe stage run after the write: the stored document's visuals are described, and the chunks
+    whose text that changes (or visuals that had no text before) are embedded and stored again. ``revise(work)``
+    does it all; it is the same work as ``DescribeStage``, moved off the path to searchable."""
+
+    name = "describe"
+    share = 0.2
+
+    def __init__(self, revise: Callable[[Work, Progress], None], enabled: bool) -> None:
+        self.revise = revise
+        self.enabled = enabled
+
+    def run(self, work: Work, progress: Progress) -> None:
+        self.revise(work, progress)
+
+
 class ChunkStage:
     name = "chunk"
     share = 0.02

@@ -34,6 +34,11 @@ def _upload(client, path) -> dict:
     return r.json()
 
 
+def _visuals(client, document_id: str) -> list[dict]:
+    elements = client.get(f"/v1/documents/{document_id}/elements").json()["elements"]
+    return [e for e in elements if e["kind"] in ("figure", "table", "formula") and e["image_url"]]
+
+
 def _wait_for_status(client, job_id: str, statuses: tuple[str, ...], timeout: float = 180.0) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -71,6 +76,9 @@ def test_text_is_searchable_before_the_deferred_stages_and_uploads_go_first(tmp_
             ).json()["hits"]
             assert hits and hits[0]["document_id"] == first["document_id"]
             assert client.get("/v1/health").json()["multilingual_vectors"] == 0
+            # Visuals are searchable by their caption, not yet described.
+            visuals = _visuals(client, first["document_id"])
+            assert visuals and all(v["description"] is None for v in visuals)
             active = {j["id"]: j["status"] for j in client.get("/v1/jobs").json()["jobs"]}
             assert active == {first["job_id"]: "enriching"}
 
@@ -83,10 +91,24 @@ def test_text_is_searchable_before_the_deferred_stages_and_uploads_go_first(tmp_
             gate.set()
             done = [server.wait_for_job(client, b["job_id"]) for b in (first, second)]
             health = client.get("/v1/health").json()
+            described = [v for v in _visuals(client, first["document_id"]) if v["description"]]
+            # The description is in the table's chunk now: words only it holds find the table.
+            table = next(v for v in described if v["kind"] == "table")
+            only_described = [
+                w
+                for w in table["description"].split()
+                if w.isalpha() and len(w) > 3 and w.lower() not in (table["caption"] or "").lower()
+            ]
+            hits = client.post(
+                "/v1/search",
+                json={"query": " ".join(only_described[:6]), "k": 3, "kinds": ["table"]},
+            ).json()["hits"]
+        assert described and only_described and hits[0]["element_id"] == table["id"]
         for finished in done:
             assert finished["status"] == "succeeded" and finished["progress"] == 1.0
             assert finished["finished_at"] >= finished["searchable_at"]
             assert finished["timings"]["embed-multilingual"] > 0 and finished["timings"]["parse"] > 0
+            assert finished["timings"]["describe"] >= 0
         assert sorted(enriching) == sorted([first["document_id"], second["document_id"]])
         assert health["multilingual_vectors"] == health["chunks"] > 0
 

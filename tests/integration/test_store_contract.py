@@ -206,6 +206,44 @@ def test_keyword_search_ranks_the_matching_chunks_and_obeys_filters(filled):
     assert store.keyword_search("quantum chromodynamics", 10) == []
 
 
+def test_a_deferred_stage_revises_a_stored_document_in_one_step(filled):
+    store, ids, _ = filled
+    table = store.get_element("doc-a-3-2")
+    described = table.model_copy(update={"description": "a grid of sparsity ratios per layer"})
+    figure_id = ids["doc-a"][3]
+    new_text = "bar chart of kangaroo populations"
+    extra = Chunk(
+        document_id="doc-a",
+        page=3,
+        bbox=(0, 0, 10, 10),
+        kind=ElementKind.TABLE,
+        text="sparsity ratios per layer",
+        element_ids=["doc-a-3-2"],
+    )
+    vectors = EMBEDDER.embed_passages([new_text, extra.text])
+    added = store.revise_document(
+        "doc-a", [described], {figure_id: (new_text, vectors[0])}, [extra], vectors[1:]
+    )
+    assert len(added) == 1 and added[0] not in ids["doc-a"] + ids["doc-b"]
+    assert store.get_element("doc-a-3-2").description == "a grid of sparsity ratios per layer"
+    chunks = store.get_chunks([figure_id, added[0]])
+    assert chunks[figure_id].text == new_text and chunks[added[0]].text == extra.text
+    # The keyword index follows the text: the new words find the chunk, the old ones no longer do.
+    assert [i for i, _ in store.keyword_search("kangaroo", 10)] == [figure_id]
+    assert figure_id not in [i for i, _ in store.keyword_search(LAYOUT[("doc-a", "alpha")][3][2], 10)]
+    assert [i for i, _ in store.keyword_search("sparsity", 10)] == [added[0]]
+    batches = list(store.iter_vectors())
+    stored = dict(
+        zip(np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches]), strict=True)
+    )
+    assert np.allclose(stored[figure_id], vectors[0]) and np.allclose(stored[added[0]], vectors[1])
+    assert store.chunk_count() == 8
+    with pytest.raises(NotFoundError):
+        store.revise_document("doc-z", [], {}, [], np.zeros((0, EMBEDDER.dim), dtype=np.float32))
+    # Deleting the document takes the added chunk with it.
+    assert sorted(store.delete_document("doc-a")) == sorted(ids["doc-a"] + added)
+
+
 def test_keyword_search_takes_hostile_text_as_words(filled):
     store, ids, _ = filled
     for query in ["attention' | !(", 'attention" OR *', "attention:* & !", "attention\\"]:

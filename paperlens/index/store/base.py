@@ -104,6 +104,19 @@ class DocumentRows(Protocol):
         image_vectors: Mapping[int, np.ndarray] | None = None,
     ) -> list[int]: ...
 
+    def revise_document(
+        self,
+        document_id: str,
+        elements: Sequence[Element],
+        changed: Mapping[int, tuple[str, np.ndarray]],
+        added: Sequence[Chunk],
+        added_vectors: np.ndarray,
+    ) -> list[int]:
+        """A deferred stage's additions to a stored document, in one transaction: ``elements`` replace the
+        stored ones with their ids, ``changed`` sets chunks' text and vector (keyword index included), ``added``
+        chunks are inserted; returns their ids. NotFoundError when the document is gone."""
+        ...
+
     def delete_document(self, document_id: str) -> list[int]: ...
 
     def get_document(self, document_id: str) -> Document: ...

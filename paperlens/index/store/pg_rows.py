@@ -68,32 +68,7 @@ class PostgresRows(PostgresDatabase):
                         for e in elements
                     ],
                 )
-                ids: list[int] = []
-                if chunks:
-                    rows = cur.execute(
-                        "SELECT nextval(pg_get_serial_sequence('chunks', 'id')) FROM generate_series(1, %s) g"
-                        " ORDER BY g",
-                        (len(chunks),),
-                    ).fetchall()
-                    ids = [int(r[0]) for r in rows]
-                cur.executemany(
-                    "INSERT INTO chunks(id, document_id, page, kind, text, bbox, element_ids, section, embedding)"
-                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                    [
-                        (
-                            chunk_id,
-                            c.document_id,
-                            c.page,
-                            c.kind.value,
-                            c.text.replace("\x00", ""),  # Postgres text cannot hold NUL
-                            list(c.bbox),
-                            list(c.element_ids),
-                            c.section,
-                            vector,
-                        )
-                        for chunk_id, c, vector in zip(ids, chunks, vectors, strict=True)
-                    ],
-                )
+                ids = _insert_chunks(cur, chunks, vectors)
                 if image_vectors:
                     cur.executemany(
                         "INSERT INTO image_vectors(chunk_id, embedding) VALUES (%s, %s)",
@@ -108,6 +83,40 @@ class PostgresRows(PostgresDatabase):
                     [(key, document.id, data) for key, data in blobs],
                 )
         return ids
+
+    def revise_document(
+        self,
+        document_id: str,
+        elements: Sequence[Element],
+        changed: Mapping[int, tuple[str, np.ndarray]],
+        added: Sequence[Chunk],
+        added_vectors: np.ndarray,
+    ) -> list[int]:
+        """See the embedded store's: elements replaced, chunk texts and vectors changed (``tsv`` follows, being
+        generated), chunks added, in one transaction; NotFoundError when the document is gone."""
+        added_vectors = np.ascontiguousarray(added_vectors, dtype=np.float32)
+        with self._connection() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (document_id,))
+            if not conn.execute("SELECT 1 FROM documents WHERE id = %s", (document_id,)).fetchone():
+                raise NotFoundError(f"no document with id {document_id}")
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "UPDATE elements SET data = %s WHERE id = %s AND document_id = %s",
+                    [(_jsonb(e.model_dump_json()), e.id, document_id) for e in elements],
+                )
+                cur.executemany(
+                    "UPDATE chunks SET text = %s, embedding = %s WHERE id = %s AND document_id = %s",
+                    [
+                        (
+                            text.replace("\x00", ""),
+                            np.ascontiguousarray(vector, dtype=np.float32),
+                            int(chunk_id),
+                            document_id,
+                        )
+                        for chunk_id, (text, vector) in changed.items()
+                    ],
+                )
+                return _insert_chunks(cur, added, added_vectors)
 
     def _document_blobs(self, document_id: str, elements: Sequence[Element]) -> list[tuple[str, bytes]]:
         """The files of this document on this replica's disk that other replicas must be able to serve."""
@@ -321,3 +330,33 @@ def _document(row: Sequence[Any]) -> Document:
         status=row[6],
         created_at=row[7],
     )
+
+
+def _insert_chunks(cur: Any, chunks: Sequence[Chunk], vectors: np.ndarray) -> list[int]:
+    """Insert ``chunks`` with their vectors; their ids, drawn in order so reading order stays id order."""
+    if not chunks:
+        return []
+    rows = cur.execute(
+        "SELECT nextval(pg_get_serial_sequence('chunks', 'id')) FROM generate_series(1, %s) g ORDER BY g",
+        (len(chunks),),
+    ).fetchall()
+    ids = [int(r[0]) for r in rows]
+    cur.executemany(
+        "INSERT INTO chunks(id, document_id, page, kind, text, bbox, element_ids, section, embedding)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        [
+            (
+                chunk_id,
+                c.document_id,
+                c.page,
+                c.kind.value,
+                c.text.replace("\x00", ""),  # Postgres text cannot hold NUL
+                list(c.bbox),
+                list(c.element_ids),
+                c.section,
+                vector,
+            )
+            for chunk_id, c, vector in zip(ids, chunks, vectors, strict=True)
+        ],
+    )
+    return ids

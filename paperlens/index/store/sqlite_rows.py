@@ -55,22 +55,7 @@ class SQLiteRows(SQLiteDatabase):
                 "INSERT INTO elements(id, document_id, page, kind, ord, data) VALUES (?, ?, ?, ?, ?, ?)",
                 [(e.id, e.document_id, e.page, e.kind.value, e.order, e.model_dump_json()) for e in elements],
             )
-            for chunk, vector in zip(chunks, vectors, strict=True):
-                cur = conn.execute(
-                    "INSERT INTO chunks(document_id, page, kind, text, bbox, element_ids, section, vector)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        chunk.document_id,
-                        chunk.page,
-                        chunk.kind.value,
-                        chunk.text,
-                        json.dumps(list(chunk.bbox)),
-                        json.dumps(chunk.element_ids),
-                        chunk.section,
-                        vector.tobytes(),
-                    ),
-                )
-                ids.append(int(cur.lastrowid or 0))
+            ids.extend(self._insert_chunk(conn, c, v) for c, v in zip(chunks, vectors, strict=True))
             if image_vectors:
                 conn.executemany(
                     "INSERT INTO image_vectors(chunk_id, vector) VALUES (?, ?)",
@@ -80,6 +65,61 @@ class SQLiteRows(SQLiteDatabase):
                     ],
                 )
         return ids
+
+    def revise_document(
+        self,
+        document_id: str,
+        elements: Sequence[Element],
+        changed: Mapping[int, tuple[str, np.ndarray]],
+        added: Sequence[Chunk],
+        added_vectors: np.ndarray,
+    ) -> list[int]:
+        """What a deferred stage learnt about a stored document, in one transaction: ``elements`` replace the
+        stored ones of the same ids, ``changed`` gives chunks (by id) a new text and vector, ``added`` chunks
+        are inserted. Returns the added chunks' ids; NotFoundError when the document is gone."""
+        added_vectors = np.ascontiguousarray(added_vectors, dtype=np.float32)
+        with self._transaction() as conn:
+            if conn.execute("SELECT 1 FROM documents WHERE id = ?", (document_id,)).fetchone() is None:
+                raise NotFoundError(f"no document with id {document_id}")
+            conn.executemany(
+                "UPDATE elements SET data = ? WHERE id = ? AND document_id = ?",
+                [(e.model_dump_json(), e.id, document_id) for e in elements],
+            )
+            for chunk_id, (text, vector) in changed.items():
+                old = conn.execute(
+                    "SELECT text FROM chunks WHERE id = ? AND document_id = ?", (int(chunk_id), document_id)
+                ).fetchone()
+                if old is None:
+                    continue
+                # chunks_fts holds the chunks' text by reference: take the old words out, put the new ones in.
+                conn.execute(
+                    "INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', ?, ?)",
+                    (int(chunk_id), old["text"]),
+                )
+                conn.execute(
+                    "UPDATE chunks SET text = ?, vector = ? WHERE id = ?",
+                    (text, np.ascontiguousarray(vector, dtype=np.float32).tobytes(), int(chunk_id)),
+                )
+                conn.execute("INSERT INTO chunks_fts(rowid, text) VALUES (?, ?)", (int(chunk_id), text))
+            return [self._insert_chunk(conn, c, v) for c, v in zip(added, added_vectors, strict=True)]
+
+    @staticmethod
+    def _insert_chunk(conn: sqlite3.Connection, chunk: Chunk, vector: np.ndarray) -> int:
+        cur = conn.execute(
+            "INSERT INTO chunks(document_id, page, kind, text, bbox, element_ids, section, vector)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                chunk.document_id,
+                chunk.page,
+                chunk.kind.value,
+                chunk.text,
+                json.dumps(list(chunk.bbox)),
+                json.dumps(chunk.element_ids),
+                chunk.section,
+                vector.tobytes(),
+            ),
+        )
+        return int(cur.lastrowid or 0)
 
     def delete_document(self, document_id: str) -> list[int]:
         """Delete a document with its elements, chunks and FTS rows. Returns the removed chunk ids."""
