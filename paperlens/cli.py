@@ -203,9 +203,17 @@ def _ingest_files(engine, files: list[Path]) -> list[dict]:
             late = progress.add_task("deferred stages", total=len(created), stage="", rate="")
             for row in created:
                 progress.update(late, stage=Path(row["file"]).name[:40])
-                seconds = engine.enrich(row["document_id"])
-                row["timings"].update(seconds)
-                row["seconds"] = round(row["seconds"] + sum(seconds.values()), 4)
+                try:
+                    seconds = engine.enrich(row["document_id"])
+                except PaperlensError as exc:  # the document is stored and searchable all the same
+                    row["deferred_error"] = {"code": exc.code, "message": exc.message}
+                    console.print(
+                        f"{Path(row['file']).name}: a deferred stage failed: {exc.code}: {exc.message}",
+                        markup=False,
+                    )
+                else:
+                    row["timings"].update(seconds)
+                    row["seconds"] = round(row["seconds"] + sum(seconds.values()), 4)
                 progress.update(late, advance=1)
     return [rows[path] for path in files]
 

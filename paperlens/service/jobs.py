@@ -276,8 +276,9 @@ class JobRunner:
         )
 
     def _enrich_claimed(self, job: Job) -> None:
-        """The deferred stages of a searchable document. The document stays searchable whatever happens here; a
-        failure is logged and the job still ends, since a restart's ``sync`` embeds what is missing."""
+        """The deferred stages of a searchable document. The document stays searchable whatever happens here:
+        a failure (a served describer that is down, say) ends the job ``succeeded`` with its ``error`` saying
+        what is missing, rather than retrying it for ever."""
         progress = self._progress(job, "")
         timings = json.loads(job.timings) if job.timings else {}
         try:
@@ -288,8 +289,15 @@ class JobRunner:
                     job.id, timings=json.dumps({**timings, **done})
                 ),
             )
-        except Exception:
+        except Exception as exc:
             log.exception("job %s: the deferred stages failed; the document stays searchable", job.id)
+            reason = f"{exc.code}: {exc.message}" if isinstance(exc, PaperlensError) else type(exc).__name__
+            self.store.update_job(
+                job.id,
+                error_code="deferred_stage_failed",
+                error_message=f"the document is searchable, but a deferred stage failed ({reason}); its"
+                " visuals may lack descriptions, or questions not in English may not find it",
+            )
         self._succeeded(job)
 
     def _fail(self, job: Job, code: str, message: str) -> None:

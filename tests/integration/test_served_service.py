@@ -174,3 +174,35 @@ def test_with_the_answer_server_gone_ask_is_503_and_sse_ends_in_an_error_event(m
     assert health["status"] == "degraded"
     assert health["backends"]["generate"]["models_answered"] is False
     assert health["backends"]["embed"]["models_answered"] is True
+
+
+def test_a_describer_that_fails_after_the_write_leaves_the_document_searchable(
+    models, ingested, server, tmp_path
+):
+    import pymupdf
+
+    served, _ = models
+    # A paper whose plot differs from the one described already (descriptions are cached by crop).
+    paper = make_paper_pdf(tmp_path / "base.pdf")
+    with pymupdf.open(paper.path) as doc:
+        page = doc[paper.plot.page - 1]
+        x0, y0, x1, y1 = paper.plot.rect
+        page.draw_rect(pymupdf.Rect(x0 + 5, y0 + 5, x0 + 40, y0 + 40), color=(1, 0, 0), fill=(1, 0, 0))
+        doc.save(tmp_path / "changed.pdf")
+    served.fail(CHAT, *[Fault(status=500) for _ in range(20)])
+    try:
+        with server.client() as client, open(tmp_path / "changed.pdf", "rb") as fh:
+            r = client.post("/v1/documents", files={"file": ("changed.pdf", fh, "application/pdf")})
+            assert r.status_code == 202, r.text
+            job = server.wait_for_job(client, r.json()["job_id"])
+            hits = client.post(
+                "/v1/search",
+                json={"query": paper.table.caption, "k": 3, "document_ids": [r.json()["document_id"]]},
+            ).json()["hits"]
+    finally:
+        with served._lock:
+            served.faults.clear()
+    assert job["status"] == "succeeded" and job["searchable_at"] <= job["finished_at"]
+    assert job["error"]["code"] == "deferred_stage_failed"
+    assert "searchable" in job["error"]["message"] and "model_server" in job["error"]["message"]
+    assert hits and hits[0]["document_id"] == r.json()["document_id"]
