@@ -42,7 +42,7 @@ from paperlens.ingest.stages import (
     ParseStage,
     WriteStage,
 )
-from paperlens.models import Answer, Chunk, Document, ElementKind, Hit
+from paperlens.models import Answer, Document, ElementKind, Hit
 from paperlens.retrieve.multilingual import open_multilingual_index
 from paperlens.retrieve.rerank import build_reranker
 from paperlens.retrieve.search import Filters, Retriever
@@ -379,7 +379,7 @@ class Engine:
         chunk texts and vectors, chunks for visuals that had no text) in one transaction, and in FAISS."""
         import numpy as np
 
-        from paperlens.ingest.chunk import visual_chunk_text
+        from paperlens.ingest.chunk import visual_chunk
 
         elements = self.store.list_elements(work.document_id)
         visuals = [e for e in elements if e.is_visual and e.crop_path and e.description is None]
@@ -395,24 +395,14 @@ class Engine:
         }
         changed_ids, changed_texts, added = [], [], []
         for element in described:
-            text = visual_chunk_text(element)
-            if element.id in by_element:
-                chunk_id, chunk = by_element[element.id]
-                if text and text != chunk.text:
-                    changed_ids.append(chunk_id)
-                    changed_texts.append(text)
-            elif text:
-                added.append(
-                    Chunk(
-                        document_id=element.document_id,
-                        page=element.page,
-                        bbox=element.bbox,
-                        kind=element.kind,
-                        text=text,
-                        element_ids=[element.id],
-                        section=element.section,
-                    )
-                )
+            chunk = visual_chunk(element)
+            if chunk is None:
+                continue
+            if element.id not in by_element:
+                added.append(chunk)  # a visual that had no text at all until described
+            elif chunk.text != by_element[element.id][1].text:
+                changed_ids.append(by_element[element.id][0])
+                changed_texts.append(chunk.text)
         texts = [*changed_texts, *(c.text for c in added)]
         vectors = (
             self.executor.embed(texts, lambda _f: None)

@@ -58,6 +58,22 @@ def visual_chunk_text(element: Element) -> str:
     return "\n".join(parts)
 
 
+def visual_chunk(element: Element) -> Chunk | None:
+    """A figure's, table's or formula's own chunk (None when it has no text at all yet)."""
+    text = visual_chunk_text(element)
+    if not text:
+        return None
+    return Chunk(
+        document_id=element.document_id,
+        page=element.page,
+        bbox=element.bbox,
+        kind=element.kind,
+        text=text,
+        element_ids=[element.id],
+        section=element.section,
+    )
+
+
 def _split_long(text: str, size: int, overlap: int) -> list[str]:
     """Split text longer than ``size`` on word boundaries with ``overlap`` characters shared."""
     if len(text) <= size:
@@ -117,19 +133,9 @@ def chunk_elements(elements: Sequence[Element], settings: ChunkSettings) -> list
         if element.kind in FURNITURE_KINDS:
             continue
         if element.is_visual:
-            text = visual_chunk_text(element)
-            if text:
-                chunks.append(
-                    Chunk(
-                        document_id=element.document_id,
-                        page=element.page,
-                        bbox=element.bbox,
-                        kind=element.kind,
-                        text=text,
-                        element_ids=[element.id],
-                        section=element.section,
-                    )
-                )
+            visual = visual_chunk(element)
+            if visual is not None:
+                chunks.append(visual)
             continue
         if not element.text.strip():
             continue
