@@ -1,4 +1,5 @@
-"""Ingestion as an explicit pipeline of stages: OCR -> parse -> describe -> chunk -> embed -> image-embed -> write.
+"""Ingestion as an explicit pipeline of stages: OCR -> parse -> chunk -> embed -> image-embed -> write, then the
+deferred describe -> embed-multilingual (describe goes before chunk instead with ``ingest.defer_describe`` off).
 
 Each stage is a small object with a name, its share of the job's progress bar and an ``enabled`` flag; the
 pipeline times every stage, so an ingestion's result says where its seconds went. A switched-off stage stays
@@ -10,7 +11,7 @@ The heavy, untrusted work of the first stages goes through an ``Executor`` (``ex
 pipeline runs with warm local worker processes or on a Ray cluster.
 
 Stages after the write are *deferred*: the document is searchable once the write commits, and what they add
-(the multilingual vectors) can follow later, when the worker has no document waiting to become searchable. The
+(the visuals' descriptions, the multilingual vectors) can follow later, when the worker has no document waiting to become searchable. The
 service runs them as the job's ``enriching`` state; ``Pipeline.run(..., deferred=True)`` runs them straight on.
 """
 

@@ -9,9 +9,9 @@ Jobs live in the store, not in memory, so a restart finds what was queued or run
   never committed) is swept, so nothing stored grows without an owner.
 
 A job is ``searchable`` as soon as its document is written: search finds its text from then on. Its deferred
-stages (the multilingual vectors) run later, as ``enriching``, when a runner finds no queued upload: a batch of
-uploads becomes searchable at the speed of the text path, and the extra vectors follow. A restart puts an
-interrupted ``enriching`` job back to ``searchable``; the stages only add what is missing.
+stages (the visuals' descriptions, the multilingual vectors) run later, as ``enriching``, when a runner finds
+no queued upload: a batch of uploads becomes searchable at the speed of the text path, and the rest follows. A
+restart puts an interrupted ``enriching`` job back to ``searchable``; the stages only add what is missing.
 
 On a shared store (Postgres) several replicas run this loop against one queue: each claim is exclusive and is a
 lease that a heartbeat thread renews while the job runs; a replica that dies stops renewing, and another one
