@@ -3,6 +3,8 @@ backend that records what it was asked, so the tests can see which crops reached
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from pathlib import Path
 
 import pytest
@@ -176,3 +178,38 @@ def test_build_describer_by_name_and_honest_failures():
     assert offline.name == "offline"
     with pytest.raises(BackendUnavailableError, match="API key"):
         build_describer(DescribeSettings(backend="gemini", api_key=None))
+
+
+def _open_cache_and_put(cache_dir: str, barrier, results) -> None:
+    from paperlens.ingest.describe.base import Description
+    from paperlens.ingest.describe.cache import CacheKey
+
+    barrier.wait()
+    try:
+        with DescriptionCache(Path(cache_dir)) as cache:
+            cache.put(CacheKey("c", "b", "m", "p", str(os.getpid())), Description(kind="figure", summary="x"))
+        results.put("ok")
+    except Exception as exc:  # reported to the parent, which asserts on it
+        results.put(repr(exc))
+
+
+@pytest.mark.slow
+def test_worker_processes_opening_a_new_cache_at_once_all_succeed(tmp_path):
+    """Parser workers describe side by side and open one cache file together; switching a new file to WAL
+    used to fail in some of them with "database is locked" (this test failed on that code)."""
+    context = multiprocessing.get_context("spawn")
+    outcomes = []
+    for round_ in range(12):
+        barrier, results = context.Barrier(6), context.Queue()
+        procs = [
+            context.Process(target=_open_cache_and_put, args=(str(tmp_path / f"c{round_}"), barrier, results))
+            for _ in range(6)
+        ]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join(60)
+        outcomes += [results.get(timeout=10) for _ in procs]
+        with DescriptionCache(tmp_path / f"c{round_}") as cache:
+            assert len(cache) == 6
+    assert outcomes == ["ok"] * 72

@@ -58,6 +58,22 @@ def input_sha256(request: DescribeRequest) -> str:
     return hashlib.sha256(json.dumps(payload, ensure_ascii=False).encode()).hexdigest()
 
 
+def _use_wal(db: sqlite3.Connection, attempts: int = 250) -> None:
+    """Switch the file to WAL once. Worker processes open one cache side by side, and the switch takes a lock
+    that ignores the busy timeout: of 4 processes opening a new file at once, about 1 in 13 failed with
+    "database is locked" (CI saw it). So the switch is retried for up to about 5 s, and skipped once done."""
+    for _ in range(attempts):
+        try:
+            if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            time.sleep(0.02)
+    raise sqlite3.OperationalError("the description cache stayed locked while switching it to WAL")
+
+
 class DescriptionCache:
     """Thread-safe; each ``put`` commits at once so an interrupted stage resumes where it stopped."""
 
@@ -66,7 +82,7 @@ class DescriptionCache:
         self.path = cache_dir / CACHE_FILE
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        _use_wal(self._db)
         self._db.execute(_SCHEMA)
         self._db.commit()
 
