@@ -34,7 +34,20 @@ from paperlens.engine import DEFAULT_COLLECTION, document_id_in
 KILLS = int(os.environ.get("PAPERLENS_CRASH_KILLS", "30"))
 #: When a round's kill lands. "startup": while the process loads, recovers jobs and rebuilds its vectors;
 #: "done": once the queue is empty, so the backlog drains now and then.
-MODES = ["upload", "timer", "parse", "embed", "startup", "write", "parse", "upload", "startup", "done"]
+#: "describe": while a searchable document's deferred stages run.
+MODES = [
+    "upload",
+    "timer",
+    "parse",
+    "embed",
+    "startup",
+    "write",
+    "parse",
+    "upload",
+    "startup",
+    "done",
+    "describe",
+]
 SEED = int(os.environ.get("PAPERLENS_CRASH_SEED", "20261125"))
 INITIAL_UPLOADS = 3
 
@@ -106,10 +119,14 @@ def _running_stage(data_dir: Path) -> str | None:
     uri = f"file:{data_dir / 'paperlens.sqlite3'}?mode=ro"
     try:
         with sqlite3.connect(uri, uri=True, timeout=1) as conn:
-            row = conn.execute("SELECT stage FROM jobs WHERE status = 'running' LIMIT 1").fetchone()
-            busy = conn.execute("SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')").fetchone()[
-                0
-            ]
+            # A job parsing, or one running its deferred stages (describe, embed-multilingual) once searchable.
+            row = conn.execute(
+                "SELECT stage FROM jobs WHERE status IN ('running', 'enriching')"
+                " ORDER BY status = 'enriching' LIMIT 1"
+            ).fetchone()
+            busy = conn.execute(
+                "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running', 'searchable', 'enriching')"
+            ).fetchone()[0]
     except sqlite3.Error:
         return None
     return row[0] if row else ("idle" if busy == 0 else None)
