@@ -97,6 +97,12 @@ class Service:
         os.killpg(self.proc.pid, signal.SIGKILL)  # the whole group: server, parser, probe fork server
         self.proc.wait(30)
 
+    def close(self) -> None:
+        """Whatever the test's outcome, no process of the service outlives it."""
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(60)
@@ -152,10 +158,11 @@ def _upload(service: Service, path: Path, uploaded: dict[str, str], marker: str,
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)  # 30 restarts of a real process: minutes on a busy machine
-def test_the_service_survives_kill_9_during_ingestion(tmp_path):
+def test_the_service_survives_kill_9_during_ingestion(tmp_path, request):
     rng = random.Random(SEED)
     data_dir = tmp_path / "data"
     service = Service(data_dir, tmp_path / "service.log")
+    request.addfinalizer(service.close)  # a failed assertion must not leave a server running
     modes = [MODES[i % len(MODES)] for i in range(KILLS)]
     rng.shuffle(modes)
     uploaded: dict[str, str] = {}  # document id -> marker word
