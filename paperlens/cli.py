@@ -156,8 +156,8 @@ def _ingest_files(engine, files: list[Path]) -> list[dict]:
     """Ingest ``files``, ``ingest.documents_in_flight`` at once (one parses while another embeds); one row
     per file, in the files' order.
 
-    Every file is made searchable first (the pages/s shown); the deferred stages (multilingual vectors) then
-    run over the new documents, so a long run's library is searchable as early as it can be."""
+    Every file is made searchable first (the pages/s shown); the deferred stages (descriptions, multilingual
+    vectors) then run over the new documents, so a long run's library is searchable as early as it can be."""
     import threading
     import time
     from concurrent.futures import ThreadPoolExecutor

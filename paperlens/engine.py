@@ -388,49 +388,48 @@ class Engine:
         for element in visuals:  # on a shared store, a crop another replica made is fetched first
             self._crop_file(element.crop_path or "")
         described = self.executor.describe(visuals, lambda done, total: progress(done / max(total, 1)))
-        by_element = {
-            c.element_ids[0]: (i, c)
-            for i, c in zip(work.chunk_ids, work.chunks, strict=True)
+        # Where each visual's chunk sits in ``work.chunks`` (a visual with no text at all has none yet).
+        position = {
+            c.element_ids[0]: n
+            for n, c in enumerate(work.chunks)
             if c.element_ids and c.kind != ElementKind.TEXT
         }
-        changed_ids, changed_texts, added = [], [], []
+        changed: list[tuple[int, str]] = []  # (position in work.chunks, new text)
+        added = []
         for element in described:
             chunk = visual_chunk(element)
             if chunk is None:
                 continue
-            if element.id not in by_element:
+            if element.id not in position:
                 added.append(chunk)  # a visual that had no text at all until described
-            elif chunk.text != by_element[element.id][1].text:
-                changed_ids.append(by_element[element.id][0])
-                changed_texts.append(chunk.text)
-        texts = [*changed_texts, *(c.text for c in added)]
+            elif chunk.text != work.chunks[position[element.id]].text:
+                changed.append((position[element.id], chunk.text))
+        texts = [*(text for _, text in changed), *(c.text for c in added)]
         vectors = (
             self.executor.embed(texts, lambda _f: None)
             if texts
             else np.zeros((0, self.embedder.dim), dtype=np.float32)
         )
-        changed = {
-            i: (t, vectors[n]) for n, (i, t) in enumerate(zip(changed_ids, changed_texts, strict=True))
-        }
+        # Chunk id -> (new text, new vector); dicts keep order, so its keys line up with ``vectors``.
+        revised = {work.chunk_ids[n]: (text, vectors[k]) for k, (n, text) in enumerate(changed)}
+        changed_ids = list(revised)
         with self._write_lock:
             try:
                 added_ids = self.store.revise_document(
-                    work.document_id, described, changed, added, vectors[len(changed_ids) :]
+                    work.document_id, described, revised, added, vectors[len(changed) :]
                 )
             except NotFoundError:  # deleted while its visuals were being described
                 return
             if changed_ids:
                 self.vectors.remove(changed_ids)
-                self.vectors.add(changed_ids, vectors[: len(changed_ids)])
+                self.vectors.add(changed_ids, vectors[: len(changed)])
                 if self.multilingual is not None:  # made from the old text, if a restart's sync made them
                     self.multilingual.remove(changed_ids)
             if added_ids:
-                self.vectors.add(added_ids, vectors[len(changed_ids) :])
+                self.vectors.add(added_ids, vectors[len(changed) :])
             self._vectors_changed()
-        for chunk_id, text in zip(changed_ids, changed_texts, strict=True):
-            work.chunks[work.chunk_ids.index(chunk_id)] = work.chunks[
-                work.chunk_ids.index(chunk_id)
-            ].model_copy(update={"text": text})
+        for n, text in changed:
+            work.chunks[n] = work.chunks[n].model_copy(update={"text": text})
         work.chunk_ids.extend(added_ids)
         work.chunks.extend(added)
 

@@ -11,8 +11,9 @@ The heavy, untrusted work of the first stages goes through an ``Executor`` (``ex
 pipeline runs with warm local worker processes or on a Ray cluster.
 
 Stages after the write are *deferred*: the document is searchable once the write commits, and what they add
-(the visuals' descriptions, the multilingual vectors) can follow later, when the worker has no document waiting to become searchable. The
-service runs them as the job's ``enriching`` state; ``Pipeline.run(..., deferred=True)`` runs them straight on.
+(the visuals' descriptions, the multilingual vectors) can follow later, when the worker has no document waiting
+to become searchable. The service runs them as the job's ``enriching`` state; ``Pipeline.run(...,
+deferred=True)`` runs them straight on.
 """
 
 from __future__ import annotations
@@ -73,8 +74,13 @@ class Pipeline:
         self.deferred = list(deferred)
 
     @property
+    def every(self) -> list[Stage]:
+        """All stages in the order they run: those to searchable, then the deferred ones."""
+        return [*self.stages, *self.deferred]
+
+    @property
     def names(self) -> list[str]:
-        return [s.name for s in [*self.stages, *self.deferred]]
+        return [s.name for s in self.every]
 
     @property
     def defers_work(self) -> bool:
@@ -82,17 +88,16 @@ class Pipeline:
         return any(s.enabled for s in self.deferred)
 
     def stage(self, name: str) -> Stage:
-        for stage in [*self.stages, *self.deferred]:
+        for stage in self.every:
             if stage.name == name:
                 return stage
         raise KeyError(name)
 
     def spans(self) -> dict[str, tuple[float, float]]:
         """Each enabled stage's part of the bar: its share, scaled so the enabled shares fill 0..1."""
-        every = [*self.stages, *self.deferred]
-        total = sum(s.share for s in every if s.enabled) or 1.0
+        total = sum(s.share for s in self.every if s.enabled) or 1.0
         spans, start = {}, 0.0
-        for stage in every:
+        for stage in self.every:
             width = stage.share / total if stage.enabled else 0.0
             spans[stage.name] = (start, min(1.0, start + width))
             start += width

@@ -51,14 +51,11 @@ class Job:
     updated_at: float
     timings: str | None = None  # JSON {stage: seconds} of the ingestion
     # When the document's text became searchable (its write committed), and when every deferred stage (the
-    # multilingual vectors) was done too. Both None until then; equal when nothing was deferred.
+    # visuals' descriptions, the multilingual vectors) was done too. Both None until then; equal when nothing
+    # was deferred. Statuses, in order: queued, running, searchable (stored, its deferred stages waiting for a
+    # worker with nothing more urgent), enriching (a worker runs them), succeeded; or failed.
     searchable_at: float | None = None
     finished_at: float | None = None
-
-
-#: Job statuses, in order. A job is ``searchable`` once its document is stored and found by search, while its
-#: deferred stages wait for a worker with nothing more urgent to do; ``enriching`` while one runs them.
-JOB_STATUSES = ("queued", "running", "searchable", "enriching", "succeeded", "failed")
 
 
 class VectorSearch(Protocol):

@@ -56,7 +56,6 @@ class LocalExecutor:
         """Visuals are described side by side in the warm workers when the backend can be built there (the
         offline one: OCR of each crop, seconds per crop, the costliest stage on born-digital papers)."""
         from paperlens.ingest.describe import describe_elements
-        from paperlens.ingest.describe.cache import DescriptionCache
 
         assert self.describer is not None
         cache_dir = self.settings.cache_dir / "describe"
@@ -64,7 +63,6 @@ class LocalExecutor:
         pool = self.pool
         if pool.size < 2 or len(visuals) < 2 or not can_describe_in_workers(self.settings.describe):
             return describe_elements(elements, self.settings.data_dir, self.describer, cache_dir, progress)
-        DescriptionCache(cache_dir).close()  # made here once, before the workers open it side by side
         described: dict[str, Element] = {}
         for share in pool.map_shares(
             describe_share,
