@@ -140,9 +140,43 @@ def test_words_in_most_chunks_drop_out_of_a_keyword_query_that_has_rarer_ones(po
         )  # no statistics yet: every word counts
         with psycopg.connect(postgres_url, autocommit=True) as conn:
             conn.execute("ANALYZE chunks")
-        store._common = (0.0, [])  # forget the cached (empty) list
+        store.forget_keyword_statistics()  # the cached statistics predate ANALYZE
         assert [i for i, _ in store.keyword_search("attention encoder", 50)] == [ids[-1]]
         assert len(store.keyword_search("attention", 50)) == 12  # nothing rarer: the common word stays
+    finally:
+        store.close()
+
+
+def test_a_chunks_keyword_vector_stays_in_its_row_when_the_row_is_too_big_for_one_page(
+    postgres_url, tmp_path
+):
+    """Ranking reads every matching row's tsvector: out of line (TOAST) it was a second fetch per row."""
+    import numpy as np
+
+    from paperlens.models import Chunk, Document
+
+    store = pg(postgres_url, tmp_path / "data")
+    try:
+        # ~1,100 characters of random words (so compression cannot shrink them): text plus tsvector is well over
+        # Postgres's 2 KB TOAST threshold.
+        rng = np.random.default_rng(0)
+        words = ["".join(rng.choice(list("bcdfghjklmnpqrstvwxz"), 9)) for _ in range(110)]
+        text = " ".join(words)
+        store.add_document(
+            Document(id="d", title="t", pages=1, created_at=time.time()),
+            [],
+            [Chunk(document_id="d", page=1, bbox=(0, 0, 1, 1), text=text)],
+            np.ones((1, 4), np.float32) / 2,
+        )
+        with psycopg.connect(postgres_url) as conn:
+            tsv_out, text_out, size = conn.execute(
+                "SELECT pg_column_toast_chunk_id(tsv), pg_column_toast_chunk_id(text),"
+                " pg_column_size(tsv) + pg_column_size(text) FROM chunks"
+            ).fetchone()
+        assert size > 2100  # the row does need toasting
+        assert tsv_out is None  # the tsvector stayed in the row ...
+        assert text_out is not None  # ... and the text went out of line instead
+        assert [len(store.keyword_search(words[57], 5))] == [1]
     finally:
         store.close()
 

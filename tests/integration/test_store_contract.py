@@ -206,6 +206,23 @@ def test_keyword_search_ranks_the_matching_chunks_and_obeys_filters(filled):
     assert store.keyword_search("quantum chromodynamics", 10) == []
 
 
+def test_keyword_ranking_weighs_a_rare_query_word_above_a_common_one(store):
+    """BM25 on both backends: of two chunks alike in length that each hold one query word, the one holding the
+    rarer word ranks higher (a ranking without word rarity ties them, and the tie goes the other way here)."""
+    texts = ["network pruning method"] * 5 + ["transformer pruning method", "network transformer method"]
+    texts += ["gradient descent step"] * 10
+    chunks = [Chunk(document_id="d", page=1, bbox=(0, 0, 1, 1), text=t) for t in texts]
+    ids = store.add_document(
+        Document(id="d", title="t", pages=1, created_at=time.time()),
+        [],
+        chunks,
+        EMBEDDER.embed_passages(texts),
+    )
+    ranked = [i for i, _ in store.keyword_search("network transformer", 10)]
+    assert ranked[:2] == [ids[6], ids[5]]  # both words, then the rare word alone
+    assert set(ranked[2:]) <= set(ids[:5])
+
+
 def test_a_deferred_stage_revises_a_stored_document_in_one_step(filled):
     store, ids, _ = filled
     table = store.get_element("doc-a-3-2")
