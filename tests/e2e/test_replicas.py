@@ -69,8 +69,15 @@ def test_two_replicas_serve_one_library(replicas, postgres_url, tmp_path):
         assert crop.content.startswith(b"\x89PNG")
         page = client.get(f"/v1/documents/{doc}/pages/2/image")
         assert page.status_code == 200 and page.content.startswith(b"\x89PNG")
+        # A question in Persian ("how does the training loss of the model change over ten epochs?") takes the
+        # multilingual list, whose vectors the ingesting replica made: the other one searches them too.
+        persian = client.post(
+            "/v1/search", json={"query": "خطای آموزش مدل در طول ده دوره چگونه تغییر می‌کند؟", "k": 5}
+        ).json()["hits"]
+        assert persian and persian[0]["document_id"] == doc and "multilingual" in persian[0]["sources"]
         health = client.get("/v1/health").json()
     assert health["store"]["backend"] == "postgres" and health["store"]["reachable"] is True
+    assert health["multilingual_vectors"] == health["chunks"] > 0
     # The very bytes the ingesting replica cropped, though the other one never had the file.
     assert crop.content == (ingester.data_dir / _crop_path(postgres_url, visual["id"])).read_bytes()
 

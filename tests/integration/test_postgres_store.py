@@ -246,3 +246,36 @@ def test_when_the_database_goes_away_requests_get_503_with_a_stable_code(own_pos
             assert health.json()["store"]["backend"] == "postgres"
     finally:
         engine.close()
+
+
+def test_multilingual_vectors_one_replica_made_are_searched_by_another_and_go_with_their_chunks(
+    postgres_url, tmp_path
+):
+    import numpy as np
+
+    from paperlens.config import RetrieveSettings
+    from paperlens.models import Chunk, Document
+
+    a, b = pg(postgres_url, tmp_path / "a"), pg(postgres_url, tmp_path / "b")
+    try:
+        embedder = HashEmbedder()
+        texts = ["glaciers retreat in a warming climate", "volcanic ash closes airports"]
+        ids = a.add_document(
+            Document(id="d", title="t", pages=1, created_at=time.time()),
+            [],
+            [Chunk(document_id="d", page=1, bbox=(0, 0, 1, 1), text=t) for t in texts],
+            embedder.embed_passages(texts),
+        )
+        table_a, _ = a.derived_vectors("multilingual", embedder.dim, RetrieveSettings())
+        table_a.reset("model")
+        table_a.insert(ids, embedder.embed_passages(texts))
+        table_b, search_b = b.derived_vectors("multilingual", embedder.dim, RetrieveSettings())
+        assert search_b.kind == "pgvector-hnsw"
+        assert search_b.search(embedder.embed_query(texts[1]), 1)[0][0] == ids[1]  # B sees A's vectors
+        table_b.insert([10**9], np.ones((1, embedder.dim), np.float32))  # no such chunk: skipped
+        assert table_b.ids().tolist() == sorted(ids)
+        b.delete_document("d")
+        assert len(table_a.ids()) == 0  # deleted with the chunks, on every replica
+    finally:
+        a.close()
+        b.close()

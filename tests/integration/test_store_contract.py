@@ -292,6 +292,34 @@ def test_fusion_filters_and_tenants_through_the_retriever(filled):
     assert {(h.document_id, h.page) for h in visual} == {("doc-a", 3), ("doc-a", 4)}
 
 
+def test_derived_vectors_keep_their_model_and_are_searched_like_the_chunks(filled):
+    """The multilingual index's storage: a file beside the embedded store, a shared table in Postgres."""
+    store, ids, _ = filled
+    table, search = store.derived_vectors("multilingual", EMBEDDER.dim, RetrieveSettings())
+    try:
+        assert table.identity() is None and len(table.ids()) == 0
+        table.reset("model-a")
+        texts = {i: c.text for i, c in store.get_chunks(ids["doc-a"] + ids["doc-b"]).items()}
+        chosen = sorted(texts)
+        table.insert(chosen, EMBEDDER.embed_passages([texts[i] for i in chosen]))
+        assert table.identity() == "model-a"
+        assert table.ids().tolist() == chosen
+        assert table.present([chosen[0], chosen[1], 10**9]) == {chosen[0], chosen[1]}
+        got = {
+            int(i): v for ids_, vecs in table.iter_vectors(batch=3) for i, v in zip(ids_, vecs, strict=True)
+        }
+        assert sorted(got) == chosen
+        search.load_or_rebuild(np.asarray(chosen), table.iter_vectors())
+        target = ids["doc-b"][2]
+        assert search.search(EMBEDDER.embed_query(texts[target]), 1)[0][0] == target
+        table.delete([target])
+        assert target not in table.present(chosen)
+        table.reset("model-b")  # another model: nothing of the old one's is kept
+        assert table.identity() == "model-b" and len(table.ids()) == 0
+    finally:
+        table.close()
+
+
 def test_a_deleted_document_is_gone_from_rows_keyword_vectors_and_blobs(filled):
     store, ids, retriever = filled
     assert store.read_blob("crops/doc-a/doc-a-4-3.png") == b"png of doc-a-4-3"

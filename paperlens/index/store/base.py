@@ -222,6 +222,32 @@ class BlobStore(Protocol):
     def delete_blob(self, key: str) -> None: ...
 
 
+class DerivedVectors(Protocol):
+    """Vectors of the chunks made by a second embedder (the multilingual index), with the identity of the model
+    that made them: derived data, kept where every reader of the store finds it (a file beside the embedded
+    store; a table of the shared one, so a replica searches what another one embedded)."""
+
+    def identity(self) -> str | None: ...
+
+    def reset(self, identity: str) -> None:
+        """Forget every vector; the ones to come are ``identity``'s."""
+        ...
+
+    def ids(self) -> np.ndarray: ...
+
+    def iter_vectors(self, batch: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]: ...
+
+    def present(self, ids: Sequence[int]) -> set[int]:
+        """Which of ``ids`` have a vector."""
+        ...
+
+    def insert(self, ids: Sequence[int], vectors: np.ndarray) -> None: ...
+
+    def delete(self, ids: Iterable[int]) -> None: ...
+
+    def close(self) -> None: ...
+
+
 @runtime_checkable
 class Store(DocumentRows, KeywordSearch, JobQueue, BlobStore, Protocol):
     #: "embedded" or "postgres" (shown in /v1/health)
@@ -231,6 +257,12 @@ class Store(DocumentRows, KeywordSearch, JobQueue, BlobStore, Protocol):
 
     def vector_index(self, name: str, dim: int, retrieve: RetrieveSettings) -> VectorSearch:
         """The vector search over ``name`` ("text": chunk vectors, "image": CLIP vectors of crops)."""
+        ...
+
+    def derived_vectors(
+        self, name: str, dim: int, retrieve: RetrieveSettings
+    ) -> tuple[DerivedVectors, VectorSearch]:
+        """The ``name`` vectors made by a second embedder ("multilingual"), and the search over them."""
         ...
 
     def ping(self) -> None:

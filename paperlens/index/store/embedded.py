@@ -13,6 +13,7 @@ from paperlens.index.store.sqlite_rows import SQLiteRows
 
 if TYPE_CHECKING:
     from paperlens.config import RetrieveSettings
+    from paperlens.index.store.sqlite_derived import SQLiteDerivedVectors
     from paperlens.index.vectors import VectorIndex
 
 
@@ -28,6 +29,14 @@ class EmbeddedStore(SQLiteRows, SQLiteKeyword, SQLiteJobs, FileBlobs):
         from paperlens.index.vectors import VectorIndex
 
         return VectorIndex.configured(self.data_dir / "vectors" / f"{name}.faiss", dim, retrieve)
+
+    def derived_vectors(
+        self, name: str, dim: int, retrieve: RetrieveSettings
+    ) -> tuple[SQLiteDerivedVectors, VectorIndex]:
+        from paperlens.index.store.sqlite_derived import SQLiteDerivedVectors
+
+        table = SQLiteDerivedVectors(self.data_dir / "vectors" / f"{name}.sqlite3")
+        return table, self.vector_index(name, dim, retrieve)
 
     def ping(self) -> None:
         with self._lock:

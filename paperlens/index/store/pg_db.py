@@ -47,6 +47,11 @@ def _configure(conn: psycopg.Connection, ef_search: int) -> None:
     conn.commit()
 
 
+#: Vector tables with an HNSW index: those searched over the whole library. Image vectors are few and always
+#: searched exactly.
+HNSW_TABLES = ("chunks", "multilingual_vectors")
+
+
 class PostgresDatabase:
     def __init__(self, url: str, data_dir: Path, settings: StoreSettings) -> None:
         if not url:
@@ -123,8 +128,8 @@ class PostgresDatabase:
             yield np.array([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows]
 
     def fix_vector_dim(self, table: str, dim: int) -> None:
-        """Give ``table.embedding`` its dimension and, for chunks, the HNSW cosine index (once, by whichever
-        replica gets there first; the others find it done)."""
+        """Give ``table.embedding`` its dimension and, for the tables searched whole (``HNSW_TABLES``), the HNSW
+        cosine index (once, by whichever replica gets there first; the others find it done)."""
         with self._connection() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             typed = conn.execute(
@@ -134,12 +139,12 @@ class PostgresDatabase:
             ).fetchone()
             if typed is not None and typed[0] == "vector":
                 conn.execute(f"ALTER TABLE {table} ALTER COLUMN embedding TYPE vector({int(dim)})")
-            if table == "chunks":
+            if table in HNSW_TABLES:
                 # The graph is built in memory when it fits (measured: 100k x 384-d needs ~250 MB); past
                 # maintenance_work_mem pgvector builds on disk, several times slower.
                 conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
                 conn.execute(
-                    "CREATE INDEX IF NOT EXISTS chunks_embedding_hnsw ON chunks"
+                    f"CREATE INDEX IF NOT EXISTS {table}_embedding_hnsw ON {table}"
                     " USING hnsw (embedding vector_cosine_ops)"
                 )
 

@@ -95,6 +95,14 @@ CREATE INDEX blobs_by_document ON blobs(document_id);
     # the text move out instead (read only for the hits shown). New rows get it now; existing rows when the table
     # is rewritten (VACUUM FULL chunks), which the README's replica section describes.
     (4, "ALTER TABLE chunks ALTER COLUMN tsv SET STORAGE MAIN;"),
+    # The multilingual index's vectors (pg_derived.py), shared like the chunks', so a Persian question on one
+    # replica finds what another embedded. Its model's identity is the meta key 'multilingual_identity'.
+    (
+        5,
+        "CREATE TABLE multilingual_vectors ("
+        " chunk_id BIGINT PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,"
+        " embedding vector NOT NULL);",
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

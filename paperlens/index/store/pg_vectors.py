@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from paperlens.index.store.pg_db import HNSW_TABLES
+
 if TYPE_CHECKING:
     from paperlens.index.store.pg_db import PostgresDatabase
 
@@ -33,7 +35,7 @@ class PgVectorIndex:
 
     @property
     def kind(self) -> str:
-        return "pgvector-hnsw" if self.table == "chunks" else "pgvector-exact"
+        return "pgvector-hnsw" if self.table in HNSW_TABLES else "pgvector-exact"
 
     def load_or_rebuild(
         self, expected_ids: np.ndarray, batches: Iterable[tuple[np.ndarray, np.ndarray]]

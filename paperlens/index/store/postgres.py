@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from paperlens.index.store.pg_blobs import PostgresBlobs
+from paperlens.index.store.pg_derived import PostgresDerivedVectors
 from paperlens.index.store.pg_jobs import PostgresJobs
 from paperlens.index.store.pg_keyword import PostgresKeyword
 from paperlens.index.store.pg_rows import PostgresRows
@@ -27,6 +28,12 @@ class PostgresStore(PostgresRows, PostgresKeyword, PostgresJobs, PostgresBlobs):
         table, id_column = ("chunks", "id") if name == "text" else ("image_vectors", "chunk_id")
         self.fix_vector_dim(table, dim)
         return PgVectorIndex(self, table, id_column, dim, self.settings.hnsw_ef_search)
+
+    def derived_vectors(
+        self, name: str, dim: int, retrieve: RetrieveSettings
+    ) -> tuple[PostgresDerivedVectors, PgVectorIndex]:
+        table = PostgresDerivedVectors(self, name, dim)
+        return table, PgVectorIndex(self, table.table, "chunk_id", dim, self.settings.hnsw_ef_search)
 
     def describe(self) -> dict[str, object]:
         try:
