@@ -75,6 +75,12 @@ class MultilingualIndex:
         if len(extra):
             self.table.delete(extra)
         missing = set(np.setdiff1d(wanted, have).tolist())
+        # A document whose deferred stages are still to run (its job searchable or enriching, as a crash or a
+        # replica busy elsewhere leaves it) gets its vectors from that stage, in a job runner; embedding them
+        # here would hold the start back by as long as that stage takes.
+        waiting = sorted({job.document_id for job in store.list_jobs(("searchable", "enriching"))})
+        if missing and waiting:
+            missing -= set(store.filtered_chunk_ids(document_ids=waiting).tolist())
         if missing:
             self._embed_missing(store, missing, batch)
         state = self.vectors.load_or_rebuild(wanted, self.table.iter_vectors())

@@ -127,6 +127,12 @@ def test_a_restart_finishes_the_deferred_stages_a_crash_interrupted(tmp_path, pa
         assert engine.store.claim_enrichment("w", 60).status == "enriching"
     finally:
         engine.close()
+    # Opening again does not embed the waiting document's chunks before it can serve: its deferred stage will.
+    reopened = Engine(load_settings(data_dir=data))
+    try:
+        assert reopened.multilingual is not None and reopened.multilingual.ntotal == 0
+    finally:
+        reopened.close()
 
     with live_server(load_settings(data_dir=data)) as server, server.client() as client:
         job = server.wait_for_job(client, "j1")
