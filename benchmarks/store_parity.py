@@ -82,6 +82,22 @@ def copy_into_postgres(embedded_dir: Path, url: str) -> int:
                 np.stack([vectors[i] for i in ids]) if ids else np.zeros((0, 384), np.float32),
             )
             copied += 1
+        # The multilingual vectors too: else the first engine on Postgres would embed every chunk again.
+        if (sidecar := embedded_dir / "vectors" / "multilingual.sqlite3").is_file():
+            from paperlens.config import RetrieveSettings
+            from paperlens.index.store.sqlite_derived import SQLiteDerivedVectors
+
+            made = SQLiteDerivedVectors(sidecar)
+            identity = made.identity()
+            batches = list(made.iter_vectors())
+            if identity and batches:
+                dim = batches[0][1].shape[1]
+                table, _ = target.derived_vectors("multilingual", dim, RetrieveSettings())
+                if table.identity() != identity:
+                    table.reset(identity)
+                for ids, vecs in batches:
+                    table.insert(ids.tolist(), vecs)
+            made.close()
         return copied
     finally:
         source.close()
