@@ -135,14 +135,48 @@ def test_words_in_most_chunks_drop_out_of_a_keyword_query_that_has_rarer_ones(po
             chunks,
             np.ones((len(chunks), 4), np.float32) / 2,
         )
-        assert (
-            len(store.keyword_search("attention encoder", 50)) == 12
-        )  # no statistics yet: every word counts
-        with psycopg.connect(postgres_url, autocommit=True) as conn:
-            conn.execute("ANALYZE chunks")
-        store.forget_keyword_statistics()  # the cached statistics predate ANALYZE
+        # Document frequencies are kept by the write itself: no ANALYZE needed to know "attention" is everywhere.
         assert [i for i, _ in store.keyword_search("attention encoder", 50)] == [ids[-1]]
         assert len(store.keyword_search("attention", 50)) == 12  # nothing rarer: the common word stays
+    finally:
+        store.close()
+
+
+def test_the_document_frequencies_writes_keep_equal_a_count_from_scratch(postgres_url, tmp_path):
+    import numpy as np
+
+    from paperlens.models import Chunk, Document
+
+    store = pg(postgres_url, tmp_path / "data")
+    recount = (
+        "SELECT u.lexeme, count(*) FROM chunks c, unnest(c.tsv) u GROUP BY u.lexeme"
+        " UNION ALL SELECT '', count(*) FROM chunks"
+    )
+    try:
+        ids = {}
+        for doc, texts in {
+            "a": ["glaciers retreat in warm summers", "ice cores record old air"],
+            "b": ["volcanic ash closes airports", "glaciers under volcanic ash melt"],
+        }.items():
+            chunks = [Chunk(document_id=doc, page=1, bbox=(0, 0, 1, 1), text=t) for t in texts]
+            ids[doc] = store.add_document(
+                Document(id=doc, title=doc, pages=1, created_at=time.time()),
+                [],
+                chunks,
+                np.ones((len(chunks), 4), np.float32) / 2,
+            )
+        store.revise_document(
+            "a",
+            [],
+            {ids["a"][1]: ("ice sheets record ancient climates", np.ones(4, np.float32) / 2)},
+            [Chunk(document_id="a", page=1, bbox=(0, 0, 1, 1), text="a table of ice ages")],
+            np.ones((1, 4), np.float32) / 2,
+        )
+        store.delete_document("b")
+        with psycopg.connect(postgres_url) as conn:
+            kept = dict(conn.execute("SELECT lexeme, df FROM lexeme_stats WHERE df <> 0").fetchall())
+            fresh = dict(conn.execute(recount).fetchall())
+        assert kept == fresh and fresh[""] == 3 and fresh["ice"] == 2 and "volcan" not in kept
     finally:
         store.close()
 

@@ -10,11 +10,13 @@ but reading them costs far more per row than the presence test, and in chunks of
 occurs more than once or twice, where BM25 saturates anyway. See the README's "Running several replicas" for how
 it compares with FTS5 on the benchmarks.
 
-The statistics come from the database and are cached for a few minutes, as the ranking can live with slightly old
-ones: the chunk count and mean length; the planner's ``most_common_elems`` of the column (kept by ANALYZE), which
-give the document frequency of common lexemes; and a GIN count for any other lexeme, which is rare by definition
-and so cheap to count. A lexeme in more than a quarter of all chunks is left out of a query that has rarer ones
-(BM25 all but ignores it), which also keeps Postgres from scoring most of the table for it.
+Document frequencies are exact and kept by the writes themselves: ``lexeme_stats`` (lexeme -> number of chunks
+holding it) changes in the same transaction as the chunks (``add_lexeme_counts``), so a query reads the df of its
+few lexemes through the primary key instead of counting matches. The chunk count is kept the same way (under
+the empty lexeme); the mean length is read from a sample of chunks and cached for a minute. A lexeme in more than
+a quarter of all chunks finds no chunk by itself when the query has rarer ones: a chunk that holds only such
+words is not scored (BM25 would rank it below the chunks with a rarer word), which keeps Postgres from scoring
+most of the table; in the chunks that are scored they count.
 """
 
 from __future__ import annotations
@@ -22,38 +24,39 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from paperlens.index.store.keywords import TS_CONFIG, query_terms
 from paperlens.index.store.pg_db import PostgresDatabase, chunk_filter
 
 #: BM25's term-frequency saturation and length normalisation, FTS5's defaults.
 K1, B = 1.2, 0.75
-#: A lexeme in more than this share of chunks is dropped from a query that has rarer ones (BM25's IDF of such a
-#: word is about a fifth of a rare word's).
+#: A lexeme in more than this share of chunks finds no chunk by itself when the query has rarer ones (BM25's IDF
+#: of such a word is about a fifth of a rare word's); it still counts in the chunks they find.
 COMMON_SHARE = 0.25
-#: How long library statistics are reused before they are read again; statistics of an empty or unanalysed
-#: table (a bulk load before autovacuum's first ANALYZE) are read again sooner.
-STATS_TTL_S = 300.0
-EMPTY_TTL_S = 10.0
-#: Document frequencies remembered (lexemes; LRU).
-DF_CACHE_SIZE = 50_000
+#: How long the mean chunk length (BM25's length normalisation) is reused before it is read again.
+STATS_TTL_S = 60.0
 
-_LEXEMES = f"SELECT unnest(tsvector_to_array(to_tsvector('{TS_CONFIG}', %s)))"
+#: The key in ``lexeme_stats`` that counts the chunks themselves (no lexeme is empty), kept like the others.
+CHUNKS_KEY = ""
+
+# The query's lexemes (Postgres's own stemming and stop words, so they are those the column holds), each with
+# the number of chunks that hold it, and the number of chunks.
+_LEXEMES = f"""
+SELECT l, COALESCE(s.df, 0) FROM unnest(tsvector_to_array(to_tsvector('{TS_CONFIG}', %s))) AS l
+LEFT JOIN lexeme_stats s ON s.lexeme = l
+UNION ALL SELECT '{CHUNKS_KEY}', COALESCE((SELECT df FROM lexeme_stats WHERE lexeme = '{CHUNKS_KEY}'), 0)
+"""
 
 
 @dataclass
-class _LibraryStats:
+class _MeanLength:
     read_at: float = -math.inf
-    chunks: int = 0
-    mean_length: float = 1.0
-    common_share: dict[str, float] = field(default_factory=dict)  # pg_stats' most common lexemes
+    value: float = 1.0
 
     def fresh(self) -> bool:
-        ttl = STATS_TTL_S if self.common_share else EMPTY_TTL_S
-        return time.monotonic() - self.read_at < ttl
+        return time.monotonic() - self.read_at < STATS_TTL_S
 
 
 def idf(chunks: int, df: int) -> float:
@@ -61,56 +64,49 @@ def idf(chunks: int, df: int) -> float:
     return math.log(1.0 + (chunks - df + 0.5) / (df + 0.5))
 
 
+#: Per lexeme, how many of the chunks a WHERE clause selects hold it; and under ``CHUNKS_KEY`` how many they are.
+_COUNTS = f"""
+SELECT u.lexeme AS l, count(*) AS n FROM chunks c, unnest(c.tsv) u WHERE {{where}} GROUP BY 1
+UNION ALL SELECT '{CHUNKS_KEY}', count(*) FROM chunks c WHERE {{where}}
+"""
+
+
+def lexeme_counts(conn, where: str, args: Sequence) -> tuple[list[str], list[int]]:
+    """(lexemes, how many of the chunks ``where`` selects hold each): what a change is about to take away."""
+    rows = conn.execute(_COUNTS.format(where=where), [*args, *args]).fetchall()
+    return [r[0] for r in rows], [int(r[1]) for r in rows]
+
+
+def add_lexeme_counts(
+    conn, where: str, args: Sequence, minus: tuple[list[str], list[int]] = ([], [])
+) -> None:
+    """Add the lexemes of the chunks ``where`` selects to ``lexeme_stats`` and take ``minus`` away, as ONE
+    statement that locks the rows in lexeme order and runs last in its transaction (after the chunk rows are
+    written), so writers on several replicas always lock in the same order and never deadlock."""
+    conn.execute(
+        "INSERT INTO lexeme_stats(lexeme, df)"
+        f" SELECT l, sum(n) FROM ({_COUNTS.format(where=where)}"
+        "   UNION ALL SELECT l, -n FROM unnest(%s::text[], %s::bigint[]) AS m(l, n)"
+        " ) changes GROUP BY l HAVING sum(n) <> 0 ORDER BY l"
+        " ON CONFLICT (lexeme) DO UPDATE SET df = lexeme_stats.df + excluded.df",
+        [*args, *args, minus[0], minus[1]],
+    )
+
+
 class PostgresKeyword(PostgresDatabase):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._stats = _LibraryStats()
-        self._df: OrderedDict[str, int] = OrderedDict()  # counted under the current statistics
-        self._stats_lock = threading.Lock()
+        self._mean_length = _MeanLength()
+        self._mean_length_lock = threading.Lock()
 
-    def forget_keyword_statistics(self) -> None:
-        """Read the library statistics again at the next search (tests, and after a bulk load and ANALYZE)."""
-        with self._stats_lock:
-            self._stats = _LibraryStats()
-
-    def _library_stats(self, conn) -> _LibraryStats:
-        with self._stats_lock:
-            if self._stats.fresh():
-                return self._stats
-            chunks, mean_length = conn.execute(
-                "SELECT (SELECT count(*) FROM chunks),"
-                " (SELECT avg(length(tsv)) FROM (SELECT tsv FROM chunks LIMIT 10000) sample)"
-            ).fetchone()
-            row = conn.execute(
-                "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats"
-                " WHERE schemaname = current_schema() AND tablename = 'chunks' AND attname = 'tsv'"
-            ).fetchone()
-            elems, freqs = (row[0] or [], row[1] or []) if row else ([], [])
-            self._stats = _LibraryStats(
-                read_at=time.monotonic(),
-                chunks=int(chunks),
-                mean_length=float(mean_length or 1.0),
-                common_share=dict(zip(elems, freqs, strict=False)),  # the frequencies carry 3 extra values
-            )
-            self._df.clear()
-            return self._stats
-
-    def _document_frequency(self, conn, lexeme: str, stats: _LibraryStats) -> int:
-        if lexeme in stats.common_share:
-            return round(stats.common_share[lexeme] * stats.chunks)
-        with self._stats_lock:
-            if lexeme in self._df and self._stats is stats:
-                self._df.move_to_end(lexeme)
-                return self._df[lexeme]
-        (count,) = conn.execute(
-            "SELECT count(*) FROM chunks WHERE tsv @@ %s::tsquery", (_quoted(lexeme),)
-        ).fetchone()
-        with self._stats_lock:
-            if self._stats is stats:
-                self._df[lexeme] = int(count)
-                while len(self._df) > DF_CACHE_SIZE:
-                    self._df.popitem(last=False)
-        return int(count)
+    def _chunk_mean_length(self, conn) -> float:
+        with self._mean_length_lock:
+            if not self._mean_length.fresh():
+                (mean,) = conn.execute(
+                    "SELECT avg(length(tsv)) FROM (SELECT tsv FROM chunks LIMIT 10000) sample"
+                ).fetchone()
+                self._mean_length = _MeanLength(time.monotonic(), float(mean or 1.0))
+            return self._mean_length.value
 
     def keyword_search(
         self,
@@ -126,24 +122,25 @@ class PostgresKeyword(PostgresDatabase):
             return []
         where, args = chunk_filter(document_ids, kinds, pages, collections)
         with self._connection() as conn:
-            # Postgres's own stemming and stop words, so the lexemes are those the column holds.
-            lexemes = list(dict.fromkeys(r[0] for r in conn.execute(_LEXEMES, (" ".join(terms),))))
-            if not lexemes:
+            found = dict(conn.execute(_LEXEMES, (" ".join(terms),)).fetchall())
+            chunks = max(int(found.pop(CHUNKS_KEY)), 1)
+            if not found:
                 return []
-            stats = self._library_stats(conn)
-            chunks = max(stats.chunks, 1)
-            rare = [lx for lx in lexemes if stats.common_share.get(lx, 0.0) <= COMMON_SHARE]
-            lexemes = rare or lexemes
-            weights = [idf(chunks, self._document_frequency(conn, lx, stats)) for lx in lexemes]
+            lexemes = list(found)
+            weights = [idf(chunks, min(found[lx], chunks)) for lx in lexemes]
+            # Chunks holding only common lexemes are not scored at all: BM25 ranks them below any chunk with a
+            # rare one. Common lexemes still add their (small) weight to the chunks that are.
+            rare = [lx for lx in lexemes if found[lx] <= COMMON_SHARE * chunks]
+            mean_length = self._chunk_mean_length(conn)
             presence = " + ".join("(c.tsv @@ %s::tsquery)::int * %s" for _ in lexemes)
-            length_norm = f"(1 + {K1} * (1 - {B} + {B} * length(c.tsv) / {stats.mean_length:.6f}))"
+            length_norm = f"(1 + {K1} * (1 - {B} + {B} * length(c.tsv) / {mean_length:.6f}))"
             sql = (
                 f"SELECT c.id, ({presence}) * {K1 + 1} / {length_norm} AS rank FROM chunks c"
                 f" WHERE c.tsv @@ %s::tsquery {where.replace('WHERE', 'AND', 1)}"
                 " ORDER BY rank DESC, c.id LIMIT %s"
             )
             params: list = [p for lx, w in zip(lexemes, weights, strict=True) for p in (_quoted(lx), w)]
-            match = " | ".join(_quoted(lx) for lx in lexemes)
+            match = " | ".join(_quoted(lx) for lx in rare or lexemes)
             rows = conn.execute(sql, [*params, match, *args, limit]).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
 

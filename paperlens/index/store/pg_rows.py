@@ -15,6 +15,7 @@ import numpy as np
 from paperlens.errors import NotFoundError
 from paperlens.index.store.base import upload_key
 from paperlens.index.store.pg_db import PostgresDatabase, chunk_filter
+from paperlens.index.store.pg_keyword import add_lexeme_counts, lexeme_counts
 from paperlens.index.store.sqlite_rows import index_changed
 from paperlens.models import Chunk, Document, Element, ElementKind
 
@@ -82,6 +83,7 @@ class PostgresRows(PostgresDatabase):
                     " ON CONFLICT (key) DO UPDATE SET data = excluded.data, document_id = excluded.document_id",
                     [(key, document.id, data) for key, data in blobs],
                 )
+            add_lexeme_counts(conn, "c.document_id = %s", [document.id])
         return ids
 
     def revise_document(
@@ -99,6 +101,8 @@ class PostgresRows(PostgresDatabase):
             conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (document_id,))
             if not conn.execute("SELECT 1 FROM documents WHERE id = %s", (document_id,)).fetchone():
                 raise NotFoundError(f"no document with id {document_id}")
+            changed_ids = [int(i) for i in changed]
+            before = lexeme_counts(conn, "c.id = ANY(%s)", [changed_ids])
             with conn.cursor() as cur:
                 cur.executemany(
                     "UPDATE elements SET data = %s WHERE id = %s AND document_id = %s",
@@ -116,7 +120,9 @@ class PostgresRows(PostgresDatabase):
                         for chunk_id, (text, vector) in changed.items()
                     ],
                 )
-                return _insert_chunks(cur, added, added_vectors)
+                added_ids = _insert_chunks(cur, added, added_vectors)
+            add_lexeme_counts(conn, "c.id = ANY(%s)", [changed_ids + added_ids], minus=before)
+            return added_ids
 
     def _document_blobs(self, document_id: str, elements: Sequence[Element]) -> list[tuple[str, bytes]]:
         """The files of this document on this replica's disk that other replicas must be able to serve."""
@@ -131,16 +137,20 @@ class PostgresRows(PostgresDatabase):
     def delete_document(self, document_id: str) -> list[int]:
         """Delete a document with everything it owns (elements, chunks, vectors, blobs); returns chunk ids."""
         with self._connection() as conn:
+            # One writer per document at a time (as add and revise), so the counts taken away are the ones stored.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (document_id,))
             ids = [
                 int(r[0])
                 for r in conn.execute(
                     "SELECT id FROM chunks WHERE document_id = %s", (document_id,)
                 ).fetchall()
             ]
+            before = lexeme_counts(conn, "c.document_id = %s", [document_id])
             cur = conn.execute("DELETE FROM documents WHERE id = %s", (document_id,))
             if cur.rowcount == 0:
                 raise NotFoundError(f"no document with id {document_id}")
             conn.execute("DELETE FROM blobs WHERE document_id = %s", (document_id,))
+            add_lexeme_counts(conn, "false", [], minus=before)
         return ids
 
     def get_document(self, document_id: str) -> Document:

@@ -103,6 +103,18 @@ CREATE INDEX blobs_by_document ON blobs(document_id);
         " chunk_id BIGINT PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,"
         " embedding vector NOT NULL);",
     ),
+    # Keyword ranking's document frequencies (pg_keyword.py), kept by every write in its own transaction, so BM25
+    # reads them through the primary key instead of counting matches per query (14 ms a query at 100k chunks).
+    # The empty lexeme counts the chunks. Filled from the chunks already stored.
+    (
+        6,
+        """
+CREATE TABLE lexeme_stats (lexeme TEXT PRIMARY KEY, df BIGINT NOT NULL);
+INSERT INTO lexeme_stats(lexeme, df)
+SELECT u.lexeme, count(*) FROM chunks c, unnest(c.tsv) u GROUP BY u.lexeme
+UNION ALL SELECT '', count(*) FROM chunks;
+""",
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
