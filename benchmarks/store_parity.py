@@ -1,5 +1,5 @@
 """Same retrieval on both stores? recall@5 of the embedded store (FTS5 BM25 + FAISS) against the Postgres store
-(ts_rank_cd + pgvector HNSW) on slices of the bench sets, with the same ingested documents.
+(BM25 in SQL + pgvector HNSW) on slices of the bench sets, with the same ingested documents.
 
     .venv/bin/python benchmarks/store_parity.py ../shared/bench/litqa_dev ../shared/bench/mmlb_dev \\
         [--docs 10] [--work DIR] [--store-url URL] [--out report.json]

@@ -588,7 +588,7 @@ class Engine:
             "keyword": (
                 {"name": "sqlite-fts5", "model": "bm25", "active": True}
                 if self.store.backend == "embedded"
-                else {"name": "postgres-tsvector", "model": "ts_rank_cd", "active": True}
+                else {"name": "postgres-tsvector", "model": "bm25", "active": True}
             ),
             "image_embed": self._image_health(),
             "layout": {"name": ingest.layout, "model": f"parser v{PARSER_VERSION}", "active": True},

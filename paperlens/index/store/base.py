@@ -171,7 +171,7 @@ class KeywordSearch(Protocol):
         pages: tuple[int, int] | None = None,
         collections: Sequence[str] | None = None,
     ) -> Ranked:
-        """Chunks ranked by keyword match (FTS5 BM25 / Postgres ts_rank_cd); higher score = better."""
+        """Chunks ranked by keyword match (BM25: FTS5's, or written in SQL on Postgres); higher score = better."""
         ...
 
 
