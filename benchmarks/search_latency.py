@@ -525,7 +525,13 @@ def main() -> None:
         # With the multilingual index: English and Persian queries; then English without it, same data.
         http_rows.append(
             http_run(
-                data_dir, kind, queries, doc_ids, args.warmup, args.omp_threads, persian_queries(queries)
+                data_dir,
+                kind,
+                queries,
+                doc_ids,
+                args.warmup,
+                args.omp_threads,
+                other_language=persian_queries(queries),
             )
         )
         print(f"HTTP /v1/search with the {kind} index, multilingual index off ...", flush=True)
