@@ -52,6 +52,16 @@ def _configure(conn: psycopg.Connection, ef_search: int) -> None:
 HNSW_TABLES = ("chunks", "multilingual_vectors")
 
 
+def embedding_type(conn: psycopg.Connection, table: str) -> str | None:
+    """The type of ``table.embedding``: "vector" until a dimension is fixed, then e.g. "vector(384)"."""
+    row = conn.execute(
+        "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
+        " WHERE attrelid = %s::regclass AND attname = 'embedding'",
+        (table,),
+    ).fetchone()
+    return row[0] if row else None
+
+
 class PostgresDatabase:
     def __init__(self, url: str, data_dir: Path, settings: StoreSettings) -> None:
         if not url:
@@ -132,12 +142,7 @@ class PostgresDatabase:
         cosine index (once, by whichever replica gets there first; the others find it done)."""
         with self._connection() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-            typed = conn.execute(
-                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
-                " WHERE attrelid = %s::regclass AND attname = 'embedding'",
-                (table,),
-            ).fetchone()
-            if typed is not None and typed[0] == "vector":
+            if embedding_type(conn, table) == "vector":
                 conn.execute(f"ALTER TABLE {table} ALTER COLUMN embedding TYPE vector({int(dim)})")
             if table in HNSW_TABLES:
                 # The graph is built in memory when it fits (measured: 100k x 384-d needs ~250 MB); past

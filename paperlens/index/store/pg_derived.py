@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from paperlens.index.store.pg_rows import as_array
+from paperlens.index.store.pg_db import embedding_type
 
 if TYPE_CHECKING:
-    from paperlens.index.store.pg_db import PostgresDatabase
+    from paperlens.index.store.pg_rows import PostgresRows
 
 TABLES = {"multilingual": "multilingual_vectors"}
 
 
 class PostgresDerivedVectors:
-    def __init__(self, db: PostgresDatabase, name: str, dim: int) -> None:
+    def __init__(self, db: PostgresRows, name: str, dim: int) -> None:
         self._db = db
         self.table = TABLES[name]
         self.dim = dim
@@ -32,12 +32,8 @@ class PostgresDerivedVectors:
     def reset(self, identity: str) -> None:
         with self._db._connection() as conn:
             conn.execute(f"DELETE FROM {self.table}")
-            typed = conn.execute(
-                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
-                " WHERE attrelid = %s::regclass AND attname = 'embedding'",
-                (self.table,),
-            ).fetchone()
-            if typed is not None and typed[0] != f"vector({self.dim})":  # another model, another dimension
+            typed = embedding_type(conn, self.table)
+            if typed is not None and typed != f"vector({self.dim})":  # another model, another dimension
                 conn.execute(f"ALTER TABLE {self.table} ALTER COLUMN embedding TYPE vector({int(self.dim)})")
             conn.execute(
                 "INSERT INTO meta(key, value) VALUES (%s, %s) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -45,13 +41,10 @@ class PostgresDerivedVectors:
             )
 
     def ids(self) -> np.ndarray:
-        with self._db._connection() as conn:
-            rows = conn.execute(f"SELECT chunk_id FROM {self.table} ORDER BY chunk_id").fetchall()
-        return np.array([r[0] for r in rows], dtype=np.int64)
+        return self._db._chunk_vector_ids(self.table)
 
     def iter_vectors(self, batch: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for ids, vectors in self._db._keyset_pages(self.table, "chunk_id", "embedding", batch):
-            yield ids, np.stack([as_array(v) for v in vectors])
+        yield from self._db._iter_chunk_vectors(self.table, batch)
 
     def present(self, ids: Sequence[int]) -> set[int]:
         if len(ids) == 0:
@@ -64,14 +57,7 @@ class PostgresDerivedVectors:
 
     def insert(self, ids: Sequence[int], vectors: np.ndarray) -> None:
         """Keep the vectors of chunks that still exist (one deleted meanwhile on another replica is skipped)."""
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        with self._db._connection() as conn, conn.cursor() as cur:
-            cur.executemany(
-                f"INSERT INTO {self.table}(chunk_id, embedding) SELECT %s, %s"
-                " WHERE EXISTS (SELECT 1 FROM chunks WHERE id = %s)"
-                " ON CONFLICT (chunk_id) DO UPDATE SET embedding = excluded.embedding",
-                [(int(i), v, int(i)) for i, v in zip(ids, vectors, strict=True)],
-            )
+        self._db._put_chunk_vectors(self.table, ids, vectors)
 
     def delete(self, ids: Iterable[int]) -> None:
         with self._db._connection() as conn:

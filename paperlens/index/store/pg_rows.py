@@ -248,15 +248,33 @@ class PostgresRows(PostgresDatabase):
                     list(meta.items()),
                 )
 
-    # -- image vectors (CLIP) --------------------------------------------------------------------------
-    def image_vector_ids(self) -> np.ndarray:
+    # -- vectors keyed by chunk, in tables of their own (CLIP image vectors, the multilingual ones) ---------
+    def _chunk_vector_ids(self, table: str) -> np.ndarray:
         with self._connection() as conn:
-            rows = conn.execute("SELECT chunk_id FROM image_vectors ORDER BY chunk_id").fetchall()
+            rows = conn.execute(f"SELECT chunk_id FROM {table} ORDER BY chunk_id").fetchall()
         return np.array([r[0] for r in rows], dtype=np.int64)
 
-    def iter_image_vectors(self, batch: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for ids, vectors in self._keyset_pages("image_vectors", "chunk_id", "embedding", batch):
+    def _iter_chunk_vectors(self, table: str, batch: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for ids, vectors in self._keyset_pages(table, "chunk_id", "embedding", batch):
             yield ids, np.stack([as_array(v) for v in vectors])
+
+    def _put_chunk_vectors(self, table: str, ids: Sequence[int], vectors: np.ndarray) -> None:
+        """Insert or replace the vectors of chunks that still exist (one deleted meanwhile is skipped)."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        with self._connection() as conn, conn.cursor() as cur:
+            cur.executemany(
+                f"INSERT INTO {table}(chunk_id, embedding) SELECT %s, %s"
+                " WHERE EXISTS (SELECT 1 FROM chunks WHERE id = %s)"
+                " ON CONFLICT (chunk_id) DO UPDATE SET embedding = excluded.embedding",
+                [(int(i), v, int(i)) for i, v in zip(ids, vectors, strict=True)],
+            )
+
+    # -- image vectors (CLIP) --------------------------------------------------------------------------
+    def image_vector_ids(self) -> np.ndarray:
+        return self._chunk_vector_ids("image_vectors")
+
+    def iter_image_vectors(self, batch: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        yield from self._iter_chunk_vectors("image_vectors", batch)
 
     def visual_chunks_without_image_vectors(self) -> list[tuple[int, str]]:
         with self._connection() as conn:
@@ -268,14 +286,7 @@ class PostgresRows(PostgresDatabase):
         return [(int(r[0]), str(r[1])) for r in rows]
 
     def add_image_vectors(self, ids: Sequence[int], vectors: np.ndarray) -> None:
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        with self._connection() as conn, conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO image_vectors(chunk_id, embedding) SELECT %s, %s"
-                " WHERE EXISTS (SELECT 1 FROM chunks WHERE id = %s)"
-                " ON CONFLICT (chunk_id) DO UPDATE SET embedding = excluded.embedding",
-                [(int(i), v, int(i)) for i, v in zip(ids, vectors, strict=True)],
-            )
+        self._put_chunk_vectors("image_vectors", ids, vectors)
 
     def clear_image_vectors(self) -> None:
         with self._connection() as conn:
