@@ -292,6 +292,20 @@ def test_fusion_filters_and_tenants_through_the_retriever(filled):
     assert {(h.document_id, h.page) for h in visual} == {("doc-a", 3), ("doc-a", 4)}
 
 
+def test_image_vectors_are_kept_replaced_and_skipped_for_a_missing_chunk(filled):
+    store, ids, _ = filled
+    figure, formula = ids["doc-a"][3], ids["doc-b"][2]
+    rng = np.random.default_rng(0)
+    first, second = rng.random((2, 8), dtype=np.float32), rng.random((2, 8), dtype=np.float32)
+    store.add_image_vectors([figure, formula, 10**9], np.vstack([first, second[:1]]))  # 10**9: no such chunk
+    store.add_image_vectors([formula], second[1:])  # replaces the formula's vector
+    assert store.image_vector_ids().tolist() == sorted([figure, formula])
+    got = {
+        int(i): v for ids_, vecs in store.iter_image_vectors(batch=1) for i, v in zip(ids_, vecs, strict=True)
+    }
+    assert np.allclose(got[figure], first[0]) and np.allclose(got[formula], second[1])
+
+
 def test_derived_vectors_keep_their_model_and_are_searched_like_the_chunks(filled):
     """The multilingual index's storage: a file beside the embedded store, a shared table in Postgres."""
     store, ids, _ = filled
