@@ -84,7 +84,12 @@ class IngestSettings(_Section):
     dpi: int = Field(200, ge=36, le=600, description="resolution of figure/table/formula crops")
     layout: Literal["pymupdf", "heuristic"] = "heuristic"
     ocr: bool = Field(True, description="OCR pages that have no text layer (rapidocr, offline)")
-    ocr_dpi: int = Field(150, ge=72, le=400)
+    ocr_dpi: int | None = Field(
+        None,
+        ge=72,
+        le=400,
+        description="resolution of OCR'd pages; empty: the engine's measured best (rapidocr 100, tesseract 150)",
+    )
     # PP-OCR (rapidocr) reads Latin script only; Tesseract reads Persian and Arabic with Debian's
     # tesseract-ocr-fas / -ara data (installed by `make test` where missing).
     ocr_engine: Literal["rapidocr", "tesseract"] = Field(

@@ -105,10 +105,16 @@ class _Worker:
 class WorkerPool:
     """Up to ``size`` warm worker processes with one memory limit; ``run`` sends a task to an idle one."""
 
-    def __init__(self, settings: IngestSettings, size: int, max_tasks: int) -> None:
+    def __init__(
+        self, settings: IngestSettings, size: int, max_tasks: int, ocr_threads: int | None = None
+    ) -> None:
         self.settings = settings
         self.size = max(1, size)
         self.max_tasks = max(1, max_tasks)
+        # Threads of each worker's OCR engines (-1: all cores). Workers OCR side by side: one thread each, or
+        # they only take turns on the same cores. A caller that holds fewer cores than the machine has (a Ray
+        # task) says how many.
+        self.ocr_threads = ocr_threads if ocr_threads is not None else (1 if self.size > 1 else -1)
         self._idle: list[_Worker] = []
         self._busy = 0
         self._cond = threading.Condition()
@@ -122,8 +128,7 @@ class WorkerPool:
             if self._idle:
                 return self._idle.pop()
         try:
-            # Workers OCR side by side: one thread each, or they only take turns on the same cores.
-            worker = _Worker(self.settings, 1 if self.size > 1 else -1)
+            worker = _Worker(self.settings, self.ocr_threads)
         except BaseException:
             with self._cond:
                 self._busy -= 1
@@ -274,18 +279,22 @@ _pools: dict[tuple, WorkerPool] = {}
 _pools_lock = threading.Lock()
 
 
-def worker_pool(settings: IngestSettings) -> WorkerPool:
-    """The process-wide pool for these limits (workers are shared by every engine in the process)."""
+def worker_pool(settings: IngestSettings, ocr_threads: int | None = None) -> WorkerPool:
+    """The process-wide pool for these limits (workers are shared by every engine in the process).
+    ``ocr_threads``: see ``WorkerPool``; None lets the pool choose from its size."""
     key = (
         settings.parse_memory_mb,
         settings.layout == "pymupdf",
         settings.workers,
         settings.worker_max_tasks,
+        ocr_threads,
     )
     with _pools_lock:
         pool = _pools.get(key)
         if pool is None:
-            pool = _pools[key] = WorkerPool(settings, effective_workers(settings), settings.worker_max_tasks)
+            pool = _pools[key] = WorkerPool(
+                settings, effective_workers(settings), settings.worker_max_tasks, ocr_threads
+            )
         return pool
 
 
@@ -316,10 +325,11 @@ def parse_pdf_isolated(
     fallback_title: str = "",
     parse_fn: ParseFn = parse_pdf,
     ocr_results: dict[int, list] | None = None,
+    ocr_threads: int | None = None,
 ) -> ParsedDocument:
     """``parse_fn`` (``parse_pdf``) on ``path`` in a warm worker; ``ocr_results`` are pages OCR'd already."""
     extra = {"ocr_results": ocr_results} if ocr_results else {}
-    return worker_pool(settings).run(
+    return worker_pool(settings, ocr_threads).run(
         parse_fn,
         Path(path),
         document_id,

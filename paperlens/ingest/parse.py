@@ -34,7 +34,8 @@ from paperlens.text.normalize import join_across, normalize_text
 #     figure labels (beside or inside a drawing, or sideways) and bullets are no headings, a lone heading word
 #     is one; symbol-font bullets read as "•" and their hanging lines join them.
 # 13: a display formula set in a text font, in pieces beside a lone equation number, is one formula.
-PARSER_VERSION = "13"
+# 14: pages without a text layer OCR'd at 100 dpi, one line per recognition call (rapidocr).
+PARSER_VERSION = "14"
 
 ProgressFn = Callable[[int, int], None]
 

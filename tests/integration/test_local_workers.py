@@ -70,3 +70,26 @@ def test_visuals_described_in_two_workers_equal_the_describer_in_process(tmp_pat
         results[workers] = [(e.id, e.description) for e in elements]
     assert results[1] == results[2]
     assert sum(1 for _, d in results[2] if d) >= 2
+
+
+def _ocr_threads_in_worker() -> tuple[int, int, int]:
+    """The threads this worker's OCR engines use: as set, then the intra-op threads of the page engine's and
+    the offline describer's ONNX sessions (0: ONNX Runtime's default, every core)."""
+    from paperlens.ingest import ocr
+    from paperlens.ingest.describe.offline import ocr_engine
+
+    def threads(engine) -> int:
+        return engine.text_rec.session.session.get_session_options().intra_op_num_threads
+
+    return ocr.engine_threads(), threads(ocr._engine()), threads(ocr_engine())
+
+
+def test_a_worker_runs_its_ocr_on_the_threads_its_pool_gives_it():
+    # One worker alone on the machine may use every core; two side by side take one each; one inside a Ray
+    # task that declared one CPU takes one (two such tasks on two cores, each on both, OCR'd 1.6x slower).
+    for size, given, expected in ((1, None, (-1, 0, 0)), (2, None, (1, 1, 1)), (1, 1, (1, 1, 1))):
+        pool = WorkerPool(IngestSettings(), size=size, max_tasks=10, ocr_threads=given)
+        try:
+            assert pool.run(_ocr_threads_in_worker, timeout_s=120) == expected
+        finally:
+            pool.close()

@@ -22,20 +22,28 @@ OFFLINE_VERSION = "offline-3"  # 3: OCR lines respaced
 log = logging.getLogger(__name__)
 
 _engine = None
+_engine_threads = 0
 _engine_lock = threading.Lock()
 
 
 def ocr_engine():
-    """The process-wide rapidocr engine: its three ONNX sessions take ~1 s to load, so load them once."""
-    global _engine
+    """The process-wide rapidocr engine: its three ONNX sessions take ~1 s to load, so load them once (again
+    only if the process's OCR threads change: see ``ocr.set_threads``)."""
+    global _engine, _engine_threads
+    from paperlens.ingest.ocr import engine_threads
+
     with _engine_lock:
-        if _engine is None:
+        threads = engine_threads()
+        if _engine is None or threads != _engine_threads:
             from rapidocr_onnxruntime import RapidOCR
 
             # Defaults upscale the short side to 736 px ("min"), which turns a wide table crop into a 4000 px
             # image; crops are rendered at print resolution already, so only cap the long side. The 180-degree
-            # classifier is skipped: upside-down text does not occur inside figures.
-            _engine = RapidOCR(det_limit_type="max", det_limit_side_len=960, use_cls=False)
+            # classifier is skipped: upside-down text does not occur inside figures. A worker that shares the
+            # cores with others runs its sessions on its own share of them.
+            limits = {"intra_op_num_threads": threads, "inter_op_num_threads": 1} if threads > 0 else {}
+            _engine = RapidOCR(det_limit_type="max", det_limit_side_len=960, use_cls=False, **limits)
+            _engine_threads = threads
         return _engine
 
 

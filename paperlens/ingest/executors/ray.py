@@ -35,6 +35,9 @@ from paperlens.models import Element
 
 log = logging.getLogger(__name__)
 
+#: CPUs each parse, OCR and describe task declares. Its OCR engines run on as many threads: a task that let
+#: ONNX Runtime take every core of the node would fight the node's other tasks for them.
+TASK_CPUS = 1
 #: Object store of a local instance: documents and crops pass through it one at a time.
 LOCAL_OBJECT_STORE_BYTES = 256 * 1024 * 1024
 
@@ -71,10 +74,10 @@ def _pdf_file(folder: str, data: bytes) -> Path:
 def ocr_task(data: bytes, pages: list[int] | None, settings_json: str) -> tuple:
     """OCR of ``pages`` (None: find the image-only pages first and return their numbers)."""
     from paperlens.ingest.isolate import worker_pool
-    from paperlens.ingest.ocr import ocr_pages, pages_needing_ocr
+    from paperlens.ingest.ocr import ocr_pages, page_dpi, pages_needing_ocr
 
     settings = _node_settings(settings_json)
-    pool = worker_pool(settings)
+    pool = worker_pool(settings, ocr_threads=TASK_CPUS)
     with tempfile.TemporaryDirectory(prefix="paperlens-ray-") as folder:
         path = _pdf_file(folder, data)
         if pages is None:
@@ -87,7 +90,7 @@ def ocr_task(data: bytes, pages: list[int] | None, settings_json: str) -> tuple:
                 ocr_pages,
                 pages,
                 path,
-                settings.ocr_dpi,
+                page_dpi(settings),
                 settings,
                 timeout_s=settings.parse_timeout_s,
                 per_unit_timeout_s=settings.parse_timeout_per_page_s,
@@ -123,6 +126,7 @@ def parse_task(
                 fallback_title=title,
                 parse_fn=parse_fn,
                 ocr_results=ocr_results or None,
+                ocr_threads=TASK_CPUS,
             )
             crops = {
                 str(p.relative_to(folder)): p.read_bytes()
@@ -136,8 +140,10 @@ def parse_task(
 
 def describe_task(elements: list[Element], crops: dict[str, bytes], settings_json: str) -> tuple:
     """Descriptions of one share of a document's visuals, with the crops it needs sent along."""
+    from paperlens.ingest import ocr
     from paperlens.ingest.executors.tasks import describe_share
 
+    ocr.set_threads(TASK_CPUS)  # the offline describer OCRs its crops here, in the Ray worker itself
     with tempfile.TemporaryDirectory(prefix="paperlens-ray-") as folder:
         for relative, data in crops.items():
             target = Path(folder) / relative
@@ -203,7 +209,7 @@ class RayExecutor:
         with self._lock:
             if not self._remote:
                 retries = self.ingest.ray_max_retries
-                cpu = {"num_cpus": 1, "max_retries": retries, "retry_exceptions": False}
+                cpu = {"num_cpus": TASK_CPUS, "max_retries": retries, "retry_exceptions": False}
                 self._remote = {
                     "ocr": ray.remote(**cpu)(ocr_task),
                     "parse": ray.remote(**cpu)(parse_task),
