@@ -121,6 +121,23 @@ def test_a_pipeline_with_its_own_pooling_and_dense_layer_matches_torch(tiny_pipe
     assert onnx.query_runtime == "onnx"
 
 
+def test_the_export_fuses_attention_and_a_padded_batch_matches_torch(tiny_pipeline, tmp_path):
+    """ONNX Runtime's fused attention kernel (exported with eager attention, then optimised) is what runs, and
+    it masks padding as torch does: texts of every length in one batch get torch's vectors."""
+    import onnx as onnx_lib
+    from sentence_transformers import SentenceTransformer
+
+    from paperlens.index.embed import onnx_query
+
+    model = SentenceTransformer(tiny_pipeline, device="cpu")
+    graph, _ = onnx_query.export(model)
+    assert "Attention" in {node.op_type for node in onnx_lib.load_from_string(graph).graph.node}
+    embedder = SentenceTransformerEmbedder(tiny_pipeline, passage_runtime="onnx", cache_dir=tmp_path)
+    vectors = embedder.embed_passages(QUERIES)
+    assert embedder.passage_runtime == "onnx"
+    assert np.allclose(vectors, model.encode(QUERIES, normalize_embeddings=True), atol=1e-5)
+
+
 def test_a_broken_cache_file_is_exported_again(tiny_pipeline, tmp_path, monkeypatch, fresh_process):
     from paperlens.index.embed import onnx_query
 

