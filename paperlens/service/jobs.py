@@ -9,8 +9,9 @@ Jobs live in the store, not in memory, so a restart finds what was queued or run
   never committed) is swept, so nothing stored grows without an owner.
 
 A job is ``searchable`` as soon as its document is written: search finds its text from then on. Its deferred
-stages (the visuals' descriptions, the multilingual vectors) run later, as ``enriching``, when a runner finds
-no queued upload: a batch of uploads becomes searchable at the speed of the text path, and the rest follows. A
+stages (the visuals' descriptions, the multilingual vectors) run later, as ``enriching``, when no upload is
+queued or running in this process: a batch of uploads becomes searchable at the speed of the text path, and the
+rest follows. A
 restart puts an interrupted ``enriching`` job back to ``searchable``; the stages only add what is missing.
 
 On a shared store (Postgres) several replicas run this loop against one queue: each claim is exclusive and is a
@@ -80,6 +81,10 @@ class JobRunner:
         self._threads: list[threading.Thread] = []
         # Upload routes run on the event loop; the lock keeps "count, then create" one step for any caller.
         self._submit_lock = threading.Lock()
+        # Uploads this process is making searchable. Deferred stages wait while there are any: on the same
+        # cores they would only slow the upload down, and a searchable document is what the user waits for.
+        self._uploads_running = 0
+        self._uploads_lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -181,10 +186,19 @@ class JobRunner:
             try:
                 job = self.store.claim_job(self.worker, self.lease_s, MAX_ATTEMPTS)
                 if job is not None:
-                    self._run(job, self._run_claimed)
+                    with self._uploads_lock:
+                        self._uploads_running += 1
+                    try:
+                        self._run(job, self._run_claimed)
+                    finally:
+                        with self._uploads_lock:
+                            self._uploads_running -= 1
+                        self._wake.set()  # a runner waiting to enrich may go on
                     continue
-                # No upload waits to become searchable: finish the deferred stages of one that is.
-                job = self.store.claim_enrichment(self.worker, self.lease_s)
+                # No upload waits or runs here: finish the deferred stages of a searchable document.
+                job = (
+                    None if self._uploads_running else self.store.claim_enrichment(self.worker, self.lease_s)
+                )
                 if job is not None:
                     self._run(job, self._enrich_claimed)
                     continue

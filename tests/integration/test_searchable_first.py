@@ -113,6 +113,40 @@ def test_text_is_searchable_before_the_deferred_stages_and_uploads_go_first(tmp_
         assert health["multilingual_vectors"] == health["chunks"] > 0
 
 
+def test_deferred_stages_wait_while_an_upload_of_this_process_is_running(tmp_path, paper, topics):
+    """On the same cores, enriching one document would slow down the upload another runner is making
+    searchable: the deferred stages start only once no upload is queued or running here."""
+    settings = load_settings(data_dir=tmp_path / "data")
+    with live_server(settings) as server:
+        engine = server.app.state.engine
+        gate, enriched = threading.Event(), []
+        real_ingest, real_enrich = engine.ingest_path, engine.enrich
+
+        def held_ingest(path, **kwargs):
+            if kwargs.get("filename") == paper.path.name:
+                assert gate.wait(120), "the test never released the upload"
+            return real_ingest(path, **kwargs)
+
+        def recorded_enrich(document_id, **kwargs):
+            enriched.append(document_id)
+            return real_enrich(document_id, **kwargs)
+
+        engine.ingest_path, engine.enrich = held_ingest, recorded_enrich
+        with server.client() as client:
+            slow = _upload(client, paper.path)
+            quick = _upload(client, topics)
+            _wait_for_status(client, quick["job_id"], ("searchable", "enriching"))
+            time.sleep(2.5)  # the idle runner looks for work every second
+            assert client.get(f"/v1/jobs/{quick['job_id']}").json()["status"] == "searchable"
+            assert client.get(f"/v1/jobs/{slow['job_id']}").json()["status"] == "running"
+            assert enriched == []
+
+            gate.set()
+            done = [server.wait_for_job(client, b["job_id"]) for b in (slow, quick)]
+        assert [job["status"] for job in done] == ["succeeded", "succeeded"]
+        assert sorted(enriched) == sorted([slow["document_id"], quick["document_id"]])
+
+
 def test_a_restart_finishes_the_deferred_stages_a_crash_interrupted(tmp_path, paper):
     data = tmp_path / "data"
     engine = Engine(load_settings(data_dir=data))
