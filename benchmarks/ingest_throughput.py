@@ -165,6 +165,19 @@ def child(pdfs: list[Path], data_dir: Path, overrides: dict) -> dict:
     failed = [j for j in jobs.values() if j["status"] != "succeeded"]
     pages = sum(d["pages"] for d in documents if d["id"] != warm_doc)
     stages: dict[str, float] = {}
+    # Where the clock went: each document's seconds from the upload burst to searchable and to finished, in
+    # the order they became searchable (the last one sets the figure; what it waited for is in its timings).
+    timeline = sorted(
+        (
+            {
+                "filename": job["filename"],
+                "searchable_s": round(searchable.get(job_id, started + elapsed) - started, 2),
+                "timings": job.get("timings") or {},
+            }
+            for job_id, job in jobs.items()
+        ),
+        key=lambda row: row["searchable_s"],
+    )
     for job in jobs.values():
         for stage, seconds in (job.get("timings") or {}).items():
             stages[stage] = round(stages.get(stage, 0.0) + seconds, 2)
@@ -179,6 +192,7 @@ def child(pdfs: list[Path], data_dir: Path, overrides: dict) -> dict:
         "stage_seconds": stages,
         "peak_rss_mb": round(rss.peak / 2**20),
         "chunks": health.get("chunks"),
+        "timeline": timeline,
     }
 
 
