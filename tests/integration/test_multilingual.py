@@ -52,6 +52,23 @@ def test_an_english_question_keeps_the_english_path(engine):
     assert all("multilingual" not in h.sources for h in hits)
 
 
+def test_with_multilingual_for_all_an_english_question_searches_both_dense_lists(engine):
+    question = "How do chloroplasts turn sunlight into sugar?"
+    english_only = engine.retriever.settings
+    engine.retriever.settings = english_only.model_copy(update={"multilingual_for": "all"})
+    try:
+        ranked, weights = engine.retriever.ranked_lists(question, 10, _no_filters())
+        hits = engine.search(question, k=3)
+    finally:
+        engine.retriever.settings = english_only
+    assert {"dense", "multilingual", "keyword"} <= set(ranked)
+    assert weights["multilingual"] == english_only.multilingual_weight
+    # The multilingual list, searched beside the English embedding, is the one a direct search gives.
+    assert ranked["multilingual"] == engine.multilingual.search(question, 10)
+    assert hits[0].page == PAGE["photosynthesis"]
+    assert {"dense", "multilingual"} <= set(hits[0].sources)
+
+
 def test_persian_digits_in_a_question_match_ascii_digits_in_the_paper(engine):
     hits = engine.retriever.keyword(fold_persian("فینال ۲۰۱۸"), 5, filters=_no_filters())
     chunks = engine.store.get_chunks([i for i, _ in hits])
