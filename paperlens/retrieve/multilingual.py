@@ -162,7 +162,9 @@ def open_multilingual_index(settings: Settings, store: Store) -> MultilingualInd
             backend=settings.embed.multilingual,
             batch_size=settings.embed.batch_size,
             query_threads=settings.embed.multilingual_query_threads,
-        )
+            query_runtime=settings.embed.query_runtime,
+        ),
+        cache_dir=settings.cache_dir / "onnx",
     )
     table, vectors = store.derived_vectors("multilingual", embedder.dim, settings.retrieve)
     index = MultilingualIndex(embedder, table, vectors)

