@@ -148,9 +148,8 @@ class Retriever:
             keyword = self._beside.submit(self.keyword_lists, query, limit, filters)
             dense_weight, multilingual = self.dense_plan(query)
             query_vector = None
-            english = (
-                dense_weight > 0 or not multilingual
-            )  # skipped only when the multilingual list replaces it
+            # The English list is skipped only when the multilingual list replaces it.
+            english = dense_weight > 0 or not multilingual
             beside = None
             if multilingual and english:
                 # Both models embed the query: the multilingual one runs beside the English one (each releases

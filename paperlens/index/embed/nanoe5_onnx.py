@@ -15,9 +15,9 @@ than 510 tokens) is left to it.
 
 Exporting takes 10-20 s, so the encoder is built on a background thread at the first query, which (like every
 query until the build ends) the engine answers. Only long-lived processes build it (the service, through
-``Engine.warm_up``); a one-shot command keeps the engine. The graph is written to ``cache_dir`` keyed by the model file and
-the library versions, so a later process only loads it. The built graph must give the engine's vector for a
-sample text (cosine at least 0.999), or the engine keeps every query.
+``Engine.warm_up``); a one-shot command keeps the engine. The graph is written to ``cache_dir`` keyed by the
+model file and the library versions, so a later process only loads it. The built graph must give the engine's
+vector for a sample text (cosine at least 0.999), or the engine keeps every query.
 """
 
 from __future__ import annotations
