@@ -83,7 +83,7 @@ class E5ModelFile:
         at += 28
         offsets = np.frombuffer(buf, "<u4", pieces + 1, at)
         at += 4 * (pieces + 1)
-        self.scores = np.frombuffer(buf, "<f4", pieces, at).astype(np.float64)
+        self.scores = np.frombuffer(buf, "<f4", pieces, at).copy()
         at += 4 * pieces
         blob = buf[at : at + blob_len]
         at += blob_len
@@ -150,10 +150,11 @@ class E5ModelFile:
             normalised = " " + normalised
         s = normalised.replace(" ", _METASPACE)
         n, longest = len(s), self._longest
-        best = np.full(n + 1, -np.inf)
+        # Scores are added in float32, as the engine adds them, so near ties fall the same way.
+        best = np.full(n + 1, -np.inf, dtype=np.float32)
         best[0] = 0.0
         step: list[tuple[int, int]] = [(0, 0)] * (n + 1)  # (piece id or -1 for unknown, from position)
-        unknown = float(self.scores.min()) - 10.0
+        unknown = self.scores.min() - np.float32(10.0)
         for i in range(n):
             if best[i] == -np.inf:
                 continue
