@@ -29,7 +29,9 @@ With ``embed.multilingual`` on (the default), the multilingual index is built th
 vectors from that model plus noise), and each layout is timed four ways over HTTP: English queries, the same
 English queries with ``retrieve.multilingual_for = "all"`` (both dense lists), the same English queries against
 a server with the multilingual index off (the baseline of the same run), and the queries written in Persian
-letters, which take the multilingual path (latency only: their words mean nothing).
+letters, which take the multilingual path (latency only: their words mean nothing). Timing starts once the
+server's multilingual queries run in ONNX Runtime, as a warm service's do (the ``multilingual_query_runtime``
+column says which ran).
 
 Numbers depend on the machine and on what else runs on it; the report records both.
 """
