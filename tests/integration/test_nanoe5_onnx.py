@@ -114,8 +114,9 @@ def test_a_failed_or_disagreeing_build_leaves_the_engine_answering():
     assert disagreeing.wait(timeout=30) is None and disagreeing.failed
 
 
-def test_a_file_of_another_format_is_refused(tmp_path):
+@pytest.mark.parametrize("head", [b"GGUF" + bytes(4), b"E5S1" + (2).to_bytes(4, "little")])
+def test_a_file_of_another_format_or_version_is_refused(tmp_path, head):
     other = tmp_path / "model.bin"
-    other.write_bytes(b"GGUF" + bytes(64))
+    other.write_bytes(head + MODEL_FILE.read_bytes()[8:4096])
     with pytest.raises(UnsupportedModelFileError):
         E5ModelFile(other)

