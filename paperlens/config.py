@@ -347,7 +347,10 @@ class RetrieveSettings(_Section):
     # fa_litqa_dev passage hit@5: 1.0 -> 0.691 / 0.400; 1.25 -> 0.704 / 0.425; 1.5 -> 0.728 / 0.425;
     # 2 -> 0.728 / 0.425; 3 -> 0.752 / 0.400. 1.5: the least weight at the level both sets reach.
     multilingual_weight: float = Field(
-        1.5, ge=0.0, description="weight of the multilingual dense list for queries not in English"
+        1.5,
+        ge=0.0,
+        description="weight of the multilingual dense list: for queries not in English, and for every query "
+        "when multilingual_for is 'all'",
     )
     foreign_dense_weight: float = Field(
         0.0,
