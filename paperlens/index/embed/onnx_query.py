@@ -181,6 +181,36 @@ def _fused(encoder: Any, traced: Callable[[], bytes], plain: bytes, feeds: dict[
         return None
 
 
+def cached_session(path: Path | None, threads: int, export_graph: Callable[[], bytes], what: str) -> Any:
+    """An ONNX Runtime session (CPU, ``threads`` intra-op threads, 0: all cores) of the graph cached at ``path``,
+    or of ``export_graph()`` when there is none or it is unreadable; an exported graph is written to ``path`` for
+    the next process."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = max(threads, 0)
+    options.inter_op_num_threads = 1
+    # Idle pool threads would otherwise spin on a core the keyword search needs.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+
+    def session(onnx_bytes: bytes) -> Any:
+        return ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
+
+    if path is not None and path.exists():
+        try:
+            return session(path.read_bytes())
+        except Exception as exc:  # truncated or foreign file: export again over it
+            log.warning("cached %s %s is unreadable (%s); exporting again", what, path, exc)
+    onnx_bytes = export_graph()
+    opened = session(onnx_bytes)
+    if path is not None:
+        try:
+            replace_atomically(path, lambda tmp: Path(tmp).write_bytes(onnx_bytes))
+        except OSError as exc:  # a read-only data dir costs the next process an export, nothing more
+            log.warning("could not cache the %s at %s: %s", what, path, exc)
+    return opened
+
+
 class OnnxQueryEncoder:
     """Embeds texts like ``model.encode(texts)`` would, with the transformer run by ONNX Runtime."""
 
@@ -201,31 +231,9 @@ class OnnxQueryEncoder:
     def _open(
         model: SentenceTransformer, key: str, threads: int, cache_dir: Path | None
     ) -> tuple[Any, list[str]]:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(threads, 0)  # 0: ONNX Runtime's default, all cores
-        options.inter_op_num_threads = 1
-        # Idle pool threads would otherwise spin on a core the keyword search needs.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-
-        def session(onnx_bytes: bytes) -> Any:
-            return ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
-
         path = cache_dir / f"query-encoder-{key}.onnx" if cache_dir else None
-        if path is not None and path.exists():
-            try:
-                return session(path.read_bytes()), _input_names(_preprocess(model, ["a"]))
-            except Exception as exc:  # truncated or foreign file: export again over it
-                log.warning("cached ONNX query encoder %s is unreadable (%s); exporting again", path, exc)
-        onnx_bytes, names = export(model)
-        opened = session(onnx_bytes)
-        if path is not None:
-            try:
-                replace_atomically(path, lambda tmp: Path(tmp).write_bytes(onnx_bytes))
-            except OSError as exc:  # a read-only data dir costs the next process an export, nothing more
-                log.warning("could not cache the ONNX query encoder at %s: %s", path, exc)
-        return opened, names
+        session = cached_session(path, threads, lambda: export(model)[0], "ONNX query encoder")
+        return session, _input_names(_preprocess(model, ["a"]))
 
     def encode(self, text: str) -> np.ndarray:
         return self._run([text])[0]
