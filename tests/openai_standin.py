@@ -21,7 +21,9 @@ word overlap. Failures are queued per path with ``fail``: an HTTP status (429 wi
 delay past the client's timeout, malformed JSON, or a stream cut off mid-way. Every request is logged in
 ``requests`` (method, path, lower-cased headers, JSON body, arrival time) for the tests to assert on.
 
-Run it alone for a manual or benchmark check: ``python tests/openai_standin.py --port 8011``.
+Run it alone for a manual or benchmark check: ``python tests/openai_standin.py --port 8011``; with
+``--translations ../shared/bench/fa_litqa_dev/questions.jsonl`` it translates that set's questions perfectly
+(their English originals), the upper bound of ``retrieve.translate_queries`` in ``paperlens bench``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 CHAT_MODEL = "standin-chat"
 EMBED_MODEL = "standin-embed"
@@ -112,6 +115,9 @@ class OpenAIStandIn:
     ) -> None:
         self.echo = echo  # print one line per request (the stand-alone server's request log)
         self.replies: list[str] = []
+        # A user message found here is answered with its value: a bench set's translated questions mapped to
+        # their English originals (``--translations``), a perfect translator for the translated-query path.
+        self.translations: dict[str, str] = {}
         self.faults: dict[str, list[Fault]] = {}
         self.requests: list[dict] = []
         self.dim = dim
@@ -211,7 +217,13 @@ class OpenAIStandIn:
             error = {"error": {"message": "model and messages are required", "type": "invalid_request_error"}}
             return self._json(handler, 400, error)
         with self._lock:
-            text = self.replies.pop(0) if self.replies else read_prompt(messages)
+            last = messages[-1].get("content") if messages and isinstance(messages[-1], dict) else None
+            if self.replies:
+                text = self.replies.pop(0)
+            elif isinstance(last, str) and last in self.translations:
+                text = self.translations[last]
+            else:
+                text = read_prompt(messages)
         created = int(time.time())
         if body.get("stream"):
             return self._chat_stream(handler, body["model"], text, created, fault)
@@ -313,11 +325,31 @@ class OpenAIStandIn:
             pass  # the client gave up (its timeout): nothing to answer
 
 
+def english_originals(path: str) -> dict[str, str]:
+    """{question as paperlens sends it to be translated: its English original} for a translated bench set."""
+    from paperlens.text.normalize import normalize_query
+
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines if line.strip()]
+    return {normalize_query(r["question"]): r["question_en"] for r in rows if r.get("question_en")}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8011)
+    parser.add_argument(
+        "--translations",
+        nargs="*",
+        default=[],
+        metavar="QUESTIONS_JSONL",
+        help="bench question files whose rows keep question_en (../shared/bench/fa_*/questions.jsonl): a "
+        "translation request for one of their questions is answered with its English original, so "
+        "`paperlens bench` with retrieve.translate_queries measures that path with a perfect translator",
+    )
     args = parser.parse_args()
     standin = OpenAIStandIn(port=args.port, echo=True)
+    for path in args.translations:
+        standin.translations.update(english_originals(path))
     print(f"OpenAI-compatible stand-in on {standin.base_url} (rerank on {standin.url}/rerank)", flush=True)
     try:
         standin.thread.join()

@@ -80,3 +80,36 @@ def test_bench_answers_go_through_the_served_model(tmp_path, monkeypatch, standi
     choices = [b for b in chats if not b["stream"]]
     assert any("fermentation yield" in b["messages"][1]["content"] for b in streamed)  # Q1's open answer
     assert any("B. " in b["messages"][1]["content"] and b["max_tokens"] == 8 for b in choices)  # P1's choice
+
+
+def test_a_translated_set_benched_with_query_translation_reaches_its_english_figures(
+    tmp_path, monkeypatch, standin
+):
+    """The stand-in translates perfectly (``--translations``: the rows' English originals), so the Persian
+    rows, searched as their translations, score what the same rows asked in English score."""
+    from openai_standin import english_originals
+
+    root = _dataset(tmp_path / "set")
+    persian = {
+        "Q1": "بازده تخمیر سویه مخمر K7 به چند درصد رسید؟",
+        "P1": "کلاهک یخی Quelccaya با چه سرعتی عقب نشست؟",
+    }
+    rows = [{**q, "id": f"{q['id']}-fa", "lang": "fa", "question_en": q["question"], "question": persian[q["id"]]}
+            for q in QUESTIONS]  # fmt: skip
+    (root / "questions.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n")
+    standin.translations.update(english_originals(str(root / "questions.jsonl")))
+    monkeypatch.setenv("PAPERLENS_DATA_DIR", str(tmp_path / "data"))
+    config = tmp_path / "translate.toml"
+    config.write_text(
+        f'[retrieve]\ntranslate_queries = true\n[generate]\nbackend = "openai"\nbase_url = "{standin.base_url}"\n'
+        f'model = "{CHAT_MODEL}"\n[describe]\nbackend = "none"\n'
+    )
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["bench", str(root), "--config", str(config), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+
+    chats = [r["body"]["messages"][-1]["content"] for r in standin.requests_to("/v1/chat/completions")]
+    assert sorted(chats) == sorted(english_originals(str(root / "questions.jsonl")))  # each Persian row, once
+    same_rows = json.loads((out / "report.json").read_text())["same_rows_english"]["system"]
+    assert same_rows["translated"]["page_recall"]["1"] == same_rows["english"]["page_recall"]["1"] == 1.0
+    assert same_rows["translated"]["passage_hit"]["1"] == same_rows["english"]["passage_hit"]["1"] == 1.0
