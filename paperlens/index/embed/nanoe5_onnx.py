@@ -16,8 +16,8 @@ split into windows (more than 510 tokens) is left to it.
 Passages go through the same graph, one per run on every core: 128 litqa_dev chunks in 15.1 s against the
 engine's 35.4 s on 2 cores, at a cosine of 0.9999 to its vectors (a passage longer than one window is the
 engine's). The multilingual index's passages are the largest ingest cost after parsing: over REST, the 9 papers
-of ``../shared/bench/papers`` finished (multilingual vectors included) in 207.5 s instead of 288.3 s
-(``benchmarks/ingest_throughput.py``).
+of ``../shared/bench/papers`` finished (multilingual vectors included) in 189.1 s instead of 262.9 s, the
+multilingual stage taking 183 stage-seconds instead of 342 (``benchmarks/ingest_throughput.py``, 2 cores).
 
 Exporting takes 10-20 s, so the encoder is built on a background thread at the first query or passage,
 which (like every one until the build ends) the engine embeds. Only long-lived processes build it (the service,
