@@ -47,6 +47,7 @@ from paperlens.retrieve.multilingual import open_multilingual_index
 from paperlens.retrieve.rerank import build_reranker
 from paperlens.retrieve.search import Filters, Retriever
 from paperlens.retrieve.translate import QueryTranslator
+from paperlens.text.normalize import normalize_query
 
 log = logging.getLogger(__name__)
 
@@ -540,15 +541,24 @@ class Engine:
         pages: tuple[int, int] | None = None,
         collections: Sequence[str] | None = None,
         image: bytes | None = None,
+        translate: bool = True,
     ) -> list[Hit]:
-        """Hybrid search by text, by an image (its bytes; needs CLIP), or both."""
+        """Hybrid search by text, by an image (its bytes; needs CLIP), or both. ``translate=False`` searches
+        the query as given, where the caller asked ``searched_as`` first."""
         filters = Filters(
             document_ids=list(document_ids) if document_ids is not None else None,
             kinds=[str(k_) for k_ in kinds] if kinds is not None else None,
             pages=pages,
             collections=list(collections) if collections is not None else None,
         )
-        return self.retriever.retrieve(query, k=k, filters=filters, image=image)
+        return self.retriever.retrieve(query, k=k, filters=filters, image=image, translate=translate)
+
+    def searched_as(self, query: str) -> str | None:
+        """The English translation a search of ``query`` runs on (``retrieve.translate_queries``), or None when
+        it runs on the query as asked (off, an English query, or a translation that failed)."""
+        asked = normalize_query(query or "")
+        searched = self.retriever.searched_as(asked)
+        return searched if searched != asked else None
 
     def ask(
         self,
@@ -557,9 +567,14 @@ class Engine:
         document_ids: Sequence[str] | None = None,
         collections: Sequence[str] | None = None,
     ) -> Answer:
-        evidence = self.search(question, k=k, document_ids=document_ids, collections=collections)
+        searched_as = self.searched_as(question)
+        evidence = self.search(
+            searched_as or question, k=k, document_ids=document_ids, collections=collections, translate=False
+        )
         # The same checks as the streamed path (routes_query uses stream_answer over the same evidence).
-        return answer_question(question, evidence, self.generator)
+        answer = answer_question(question, evidence, self.generator)
+        answer.searched_as = searched_as
+        return answer
 
     def _translate_health(self) -> dict:
         translator = self.retriever.translator

@@ -130,3 +130,5 @@ class Answer(BaseModel):
     #: quotes the papers, so a Persian question gets an English answer, and a client can say so
     lang: str = "und"
     question_lang: str = "und"
+    #: the English translation the evidence was searched with (retrieve.translate_queries), else None
+    searched_as: str | None = None

@@ -214,11 +214,15 @@ class Retriever:
         k: int | None = None,
         filters: Filters | None = None,
         image: bytes | None = None,
+        translate: bool = True,
     ) -> list[Hit]:
-        """Top-k hits for a text query, an image (bytes of a PNG/JPEG/...), or both."""
+        """Top-k hits for a text query, an image (bytes of a PNG/JPEG/...), or both. ``translate=False``: the
+        query is searched as given (a caller that translated it already, see ``searched_as``)."""
         k = k or self.settings.k
         filters = filters or Filters()
-        query = self.searched_as(normalize_query(query or ""))  # the one place a query is normalised
+        query = normalize_query(query or "")  # the one place a query is normalised, for every list
+        if translate:
+            query = self.searched_as(query)
         if not query and image is None:
             raise BadInputError("a search needs a query text or an image")
         if image is not None and not self.image_enabled:

@@ -144,17 +144,21 @@ async def search(request: Request, tenant: Tenant = Depends(tenant_for)):
         body, image = await _image_search(request)
     else:
         body = await _json_search(request)
+    # A question not in English may be translated first (retrieve.translate_queries): the reply says what was
+    # searched, so a reader can see a translation that went wrong.
+    searched_as = await asyncio.to_thread(engine.searched_as, body.query) if body.query else None
     hits = await asyncio.to_thread(
         engine.search,
-        query=body.query,
+        query=searched_as or body.query,
         k=body.k,
         document_ids=body.document_ids,
         kinds=body.kinds,
         pages=body.pages,
         collections=tenant.visible,
         image=image,
+        translate=False,
     )
-    return {"hits": [_hit_wire(h) for h in hits]}
+    return {"hits": [_hit_wire(h) for h in hits], "searched_as": searched_as}
 
 
 def _sse(event: str, data: dict) -> str:
@@ -164,8 +168,13 @@ def _sse(event: str, data: dict) -> str:
 def _stream_events(engine: Engine, body: AskRequest, tenant: Tenant) -> Iterator[str]:
     """``evidence`` first, then stream_answer's guarded ``token`` events and one ``final`` (or ``error``)."""
     try:
+        searched_as = engine.searched_as(body.question)
         evidence = engine.search(
-            body.question, k=body.k, document_ids=body.document_ids, collections=tenant.visible
+            searched_as or body.question,
+            k=body.k,
+            document_ids=body.document_ids,
+            collections=tenant.visible,
+            translate=False,
         )
     except PaperlensError as exc:
         yield _sse("error", {"code": exc.code, "message": exc.message})
@@ -173,8 +182,10 @@ def _stream_events(engine: Engine, body: AskRequest, tenant: Tenant) -> Iterator
     except Exception:
         yield _sse("error", {"code": "internal_error", "message": "answering failed; it has been logged"})
         return
-    yield _sse("evidence", {"evidence": [_hit_wire(h) for h in evidence]})
+    yield _sse("evidence", {"evidence": [_hit_wire(h) for h in evidence], "searched_as": searched_as})
     for event in stream_answer(body.question, evidence, engine.generator):
+        if event["event"] == "final":
+            event["data"]["searched_as"] = searched_as  # as the plain ask's Answer carries it
         yield sse_format(event)
 
 

@@ -121,6 +121,22 @@ def test_the_answer_is_written_from_the_question_as_asked(engine, model):
     assert translation["messages"][-1]["content"] == question
     assert question in answering["messages"][-1]["content"]
     assert answer.citations and answer.citations[0].page == PAGE["photosynthesis"]
+    # The answer says what its evidence was searched with; an English question's says nothing.
+    assert answer.searched_as == "Which colours of light does chlorophyll in plant leaves absorb most?"
+    assert engine.ask("Which team lost the 2018 football final?", k=3).searched_as is None
+
+
+def test_a_caller_that_translated_first_searches_without_asking_the_model_again(engine, model):
+    """The service's routes ask searched_as, then search with translate=False: one model call per request,
+    also when the translation fails (a failure is not cached, so searching with translation on would ask
+    again)."""
+    question = "در برگ گیاهان، کلروپلاست نور را جذب می‌کند؟"
+    model.fail(CHAT, Fault(status=500))
+    before = len(_chats(model))
+    assert engine.searched_as(question) is None
+    hits = engine.search(question, k=3, translate=False)
+    assert len(_chats(model)) == before + 1
+    assert "multilingual" in hits[0].sources
 
 
 def test_health_shows_the_translator_and_its_counts(engine):

@@ -572,6 +572,7 @@ async function ask(question) {
   $("citations").replaceChildren();
   $("evidence").replaceChildren();
   $("evidence-count").textContent = "0";
+  showSearchedAs(null);
   $("ask-button").disabled = true;
   $("ask-stop").hidden = false;
 
@@ -592,6 +593,7 @@ async function ask(question) {
         if (event.name === "evidence") {
           // What the answer will be drawn from, shown while it is still being written.
           const evidence = (event.data && event.data.evidence) || [];
+          showSearchedAs(event.data && event.data.searched_as);
           $("evidence-count").textContent = String(evidence.length);
           $("evidence").replaceChildren(...evidence.map((h, i) => hitItem(h, i + 1)));
         } else if (event.name === "token") {
@@ -668,8 +670,15 @@ function knownLang(lang) {
   return lang && lang !== "und" ? lang : undefined;
 }
 
+// A question not in English may have been searched as its English translation (retrieve.translate_queries).
+function showSearchedAs(searchedAs) {
+  $("searched-as").hidden = !searchedAs;
+  $("searched-as").textContent = searchedAs ? `Searched as its English translation: “${searchedAs}”` : "";
+}
+
 function renderAnswer(result) {
   const citations = result.citations || [];
+  showSearchedAs(result.searched_as);
   const byN = new Map(citations.map((c) => [c.n, c]));
   const paragraphs = (result.answer || "").split(/\n{2,}/).filter((p) => p.trim());
   const lang = knownLang(result.lang);
@@ -830,7 +839,8 @@ function setupSearch() {
         method: "POST",
         json: { query, k: kValue(), document_ids: scopeIds(), kinds: kinds.length ? kinds : undefined },
       });
-      showHits(body.hits || [], `“${query}”`);
+      const what = body.searched_as ? `“${query}”, searched as “${body.searched_as}”` : `“${query}”`;
+      showHits(body.hits || [], what);
     } catch (err) {
       $("hits-status").textContent = "";
       reportError(err, "Search failed");
