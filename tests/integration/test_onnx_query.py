@@ -216,7 +216,10 @@ def test_the_service_builds_the_query_encoder_at_startup(tmp_path, fresh_process
             time.sleep(0.1)
         with server.client() as client:
             assert client.get("/v1/health").json()["backends"]["embed"]["query_runtime"] == "onnx"
-            assert client.post("/v1/search", json={"query": "anything"}).json() == {"hits": []}
+            assert client.post("/v1/search", json={"query": "anything"}).json() == {
+                "hits": [],
+                "searched_as": None,
+            }
 
 
 def test_passages_through_onnx_in_length_sorted_batches_keep_their_order_and_vectors(tiny_pipeline, tmp_path):
