@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -37,6 +38,13 @@ class LiveServer:
                 return job
             time.sleep(0.2)
         raise TimeoutError(f"job {job_id} did not finish in {timeout} s")
+
+    def upload(self, pdf: Path) -> dict:
+        """POST ``pdf`` to /v1/documents and wait for its job; the finished job."""
+        with self.client() as client, pdf.open("rb") as fh:
+            r = client.post("/v1/documents", files={"file": (pdf.name, fh, "application/pdf")})
+            assert r.status_code == 202, r.text
+            return self.wait_for_job(client, r.json()["job_id"])
 
 
 @contextmanager

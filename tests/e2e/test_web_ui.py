@@ -14,10 +14,13 @@ browser downloads are never used.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import shutil
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -91,6 +94,25 @@ def browser():
         instance = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
         yield instance
         instance.close()
+
+
+@contextlib.contextmanager
+def ready_page(url: str, timeout_ms: int = 60_000) -> Iterator[tuple[Any, list[str]]]:
+    """A headless Chromium page on the app at ``url``, once it is ready: (page, the page's uncaught errors)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=_chromium(), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.set_default_timeout(timeout_ms)
+            page.goto(f"{url}/")
+            page.wait_for_selector("body[data-ready=true]")
+            yield page, errors
+        finally:
+            browser.close()
 
 
 def _shot(page, folder: Path, name: str, full_page: bool = True) -> None:

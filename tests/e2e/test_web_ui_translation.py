@@ -8,7 +8,7 @@ import pytest
 from live_server import live_server
 from openai_standin import CHAT_MODEL, OpenAIStandIn
 from persian_pdfs import make_topics_pdf
-from test_web_ui import CHROMIUM_ARGS, _chromium, _shot
+from test_web_ui import _shot, ready_page
 
 from paperlens.text.normalize import normalize_query
 
@@ -33,56 +33,36 @@ def server(tmp_path_factory):
     )
     try:
         with live_server(settings) as srv:
-            with srv.client() as client:
-                pdf = make_topics_pdf(tmp_path_factory.mktemp("pdf") / "topics.pdf")
-                with pdf.open("rb") as fh:
-                    job = client.post(
-                        "/v1/documents", files={"file": ("topics.pdf", fh, "application/pdf")}
-                    ).json()
-                assert srv.wait_for_job(client, job["job_id"])["status"] == "succeeded"
+            pdf = make_topics_pdf(tmp_path_factory.mktemp("pdf") / "topics.pdf")
+            assert srv.upload(pdf)["status"] == "succeeded"
             yield srv
     finally:
         model.close()
 
 
 def test_the_page_names_the_english_translation_a_persian_question_was_searched_as(server, tmp_path):
-    from playwright.sync_api import sync_playwright
-
     shots = tmp_path / "screenshots"
     print(f"\nscreenshots: {shots}")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=_chromium(), headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.set_default_timeout(60_000)
-            page.goto(f"{server.url}/")
-            page.wait_for_selector("body[data-ready=true]")
+    with ready_page(server.url) as (page, errors):
+        page.fill("#question", QUESTION)
+        page.click("#ask-button")
+        page.wait_for_selector("#answer-area[data-state=done]", timeout=120_000)
+        searched = page.locator("#searched-as")
+        assert searched.is_visible() and TRANSLATION in searched.inner_text()
+        assert "photosynthesis" in (page.locator("#evidence .hit-text").first.text_content() or "").lower()
+        _shot(page, shots, "translate-1-answer")
 
-            page.fill("#question", QUESTION)
-            page.click("#ask-button")
-            page.wait_for_selector("#answer-area[data-state=done]", timeout=120_000)
-            searched = page.locator("#searched-as")
-            assert searched.is_visible() and TRANSLATION in searched.inner_text()
-            assert (
-                "photosynthesis" in (page.locator("#evidence .hit-text").first.text_content() or "").lower()
-            )
-            _shot(page, shots, "translate-1-answer")
+        # An English question afterwards: nothing was translated, so nothing is named.
+        page.fill("#question", "What happens when a volcano erupts?")
+        page.click("#ask-button")
+        page.wait_for_selector("#answer-area[data-state=done]", timeout=120_000)
+        assert not page.locator("#searched-as").is_visible()
 
-            # An English question afterwards: nothing was translated, so nothing is named.
-            page.fill("#question", "What happens when a volcano erupts?")
-            page.click("#ask-button")
-            page.wait_for_selector("#answer-area[data-state=done]", timeout=120_000)
-            assert not page.locator("#searched-as").is_visible()
-
-            page.check("input[name=mode][value=search]")
-            page.fill("#search-query", SEARCH)
-            page.press("#search-query", "Enter")
-            page.wait_for_selector("#hits li.hit")
-            assert f"searched as “{SEARCH_TRANSLATION}”" in page.locator("#hits-status").inner_text()
-            assert "volcanic" in page.locator("#hits .hit-text").first.inner_text().lower()
-            _shot(page, shots, "translate-2-search")
-            assert errors == []
-        finally:
-            browser.close()
+        page.check("input[name=mode][value=search]")
+        page.fill("#search-query", SEARCH)
+        page.press("#search-query", "Enter")
+        page.wait_for_selector("#hits li.hit")
+        assert f"searched as “{SEARCH_TRANSLATION}”" in page.locator("#hits-status").inner_text()
+        assert "volcanic" in page.locator("#hits .hit-text").first.inner_text().lower()
+        _shot(page, shots, "translate-2-search")
+        assert errors == []
