@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from paperlens import __version__
 from paperlens.config import Settings
@@ -553,6 +554,13 @@ class Engine:
         )
         return self.retriever.retrieve(query, k=k, filters=filters, image=image, translate=translate)
 
+    def search_translated(self, query: str, **kwargs: Any) -> tuple[list[Hit], str | None]:
+        """``search``, also saying what was searched: (hits, the English translation searched, or None when the
+        query was searched as asked). The query is translated once, also when that fails, so a request never
+        asks the model twice."""
+        searched_as = self.searched_as(query) if query else None
+        return self.search(searched_as or query, translate=False, **kwargs), searched_as
+
     def searched_as(self, query: str) -> str | None:
         """The English translation a search of ``query`` runs on (``retrieve.translate_queries``), or None when
         it runs on the query as asked (off, an English query, or a translation that failed)."""
@@ -567,9 +575,8 @@ class Engine:
         document_ids: Sequence[str] | None = None,
         collections: Sequence[str] | None = None,
     ) -> Answer:
-        searched_as = self.searched_as(question)
-        evidence = self.search(
-            searched_as or question, k=k, document_ids=document_ids, collections=collections, translate=False
+        evidence, searched_as = self.search_translated(
+            question, k=k, document_ids=document_ids, collections=collections
         )
         # The same checks as the streamed path (routes_query uses stream_answer over the same evidence).
         answer = answer_question(question, evidence, self.generator)

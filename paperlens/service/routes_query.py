@@ -146,17 +146,15 @@ async def search(request: Request, tenant: Tenant = Depends(tenant_for)):
         body = await _json_search(request)
     # A question not in English may be translated first (retrieve.translate_queries): the reply says what was
     # searched, so a reader can see a translation that went wrong.
-    searched_as = await asyncio.to_thread(engine.searched_as, body.query) if body.query else None
-    hits = await asyncio.to_thread(
-        engine.search,
-        query=searched_as or body.query,
+    hits, searched_as = await asyncio.to_thread(
+        engine.search_translated,
+        body.query,
         k=body.k,
         document_ids=body.document_ids,
         kinds=body.kinds,
         pages=body.pages,
         collections=tenant.visible,
         image=image,
-        translate=False,
     )
     return {"hits": [_hit_wire(h) for h in hits], "searched_as": searched_as}
 
@@ -168,13 +166,8 @@ def _sse(event: str, data: dict) -> str:
 def _stream_events(engine: Engine, body: AskRequest, tenant: Tenant) -> Iterator[str]:
     """``evidence`` first, then stream_answer's guarded ``token`` events and one ``final`` (or ``error``)."""
     try:
-        searched_as = engine.searched_as(body.question)
-        evidence = engine.search(
-            searched_as or body.question,
-            k=body.k,
-            document_ids=body.document_ids,
-            collections=tenant.visible,
-            translate=False,
+        evidence, searched_as = engine.search_translated(
+            body.question, k=body.k, document_ids=body.document_ids, collections=tenant.visible
         )
     except PaperlensError as exc:
         yield _sse("error", {"code": exc.code, "message": exc.message})

