@@ -35,7 +35,8 @@ from paperlens.text.normalize import join_across, normalize_text
 #     is one; symbol-font bullets read as "•" and their hanging lines join them.
 # 13: a display formula set in a text font, in pieces beside a lone equation number, is one formula.
 # 14: pages without a text layer OCR'd at 100 dpi, one line per recognition call (rapidocr).
-PARSER_VERSION = "14"
+# 15: a table region with no grid of two columns or more is a one-column Markdown table, a row per text block.
+PARSER_VERSION = "15"
 
 ProgressFn = Callable[[int, int], None]
 

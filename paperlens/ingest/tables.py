@@ -1,5 +1,9 @@
 """Table regions -> Markdown with a header row, using PyMuPDF's table finder inside the region only.
 
+A region in which no grid of two columns or more is found (a framed panel of prose set as a table, such as
+annotation guidelines) becomes a one-column table, a row per text block, so every table element carries
+Markdown and its text keeps its reading order.
+
 ``find_tables`` over a whole page costs ~0.7 s; clipped to the box the layout stage called a table it is a
 few milliseconds. Cell text is rebuilt from the page's words (one extraction per page) because the finder's
 own text joins words set closer than its tolerance ("Dataset A" -> "DatasetA").
@@ -56,7 +60,8 @@ def rows_to_markdown(rows: list[list[str]]) -> str:
 
 
 def table_markdown(page: Any, bbox: BBox, words: list[Word], vertical_rules: int = 0) -> str | None:
-    """Markdown of the largest table found inside ``bbox``, or None when no structure is recovered.
+    """Markdown of the largest table found inside ``bbox``; a one-column table of its text blocks when no
+    grid is found (``single_column_markdown``); None when the region holds no words.
 
     The region comes from the layout stage and holds the column heads, so its first non-empty row is the
     header row. (PyMuPDF's own ``Table.header`` re-reads the page per table and cost more than the finder.)"""
@@ -90,7 +95,21 @@ def table_markdown(page: Any, bbox: BBox, words: list[Word], vertical_rules: int
         rows = _rows(table, words)
         if rows is not None:
             return rows_to_markdown(rows)
-    return None
+    return single_column_markdown(page, clip, words)
+
+
+def single_column_markdown(page: Any, clip: BBox, words: list[Word]) -> str | None:
+    """The region as a one-column table, a row per PyMuPDF text block (a paragraph, or an item of a list),
+    under an empty header: such a panel has no column heads, and Markdown needs a header row. Cell text comes
+    from ``words``, as in a grid, so it is normalised the same way. None when no block holds a word."""
+    import pymupdf
+
+    from paperlens.ingest.layout.extract import text_flags
+
+    blocks = page.get_text("blocks", clip=clip, flags=text_flags(pymupdf.TEXTFLAGS_BLOCKS))
+    rows = [[_cell_text(tuple(block[:4]), words)] for block in blocks if block[6] == 0]
+    rows = [row for row in rows if row[0]]
+    return rows_to_markdown([[""], *rows]) if rows else None
 
 
 def _rows(table: Any, words: list[Word]) -> list[list[str]] | None:

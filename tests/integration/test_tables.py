@@ -1,5 +1,6 @@
 """Captioned tables become table elements with Markdown: the caption set under the table in its block (the
-ACM/CHI style), a running head just above a table, and a table with neither rules nor clean alignment."""
+ACM/CHI style), a running head just above a table, a table with neither rules nor clean alignment, and a framed
+panel of prose with no columns at all."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import pytest
 from paperlens.config import IngestSettings
 from paperlens.ingest.captions import caption_label
 from paperlens.ingest.layout.extract import split_at_captions
-from paperlens.ingest.parse import parse_pdf
+from paperlens.ingest.parse import _words, parse_pdf
+from paperlens.ingest.tables import table_markdown
 from paperlens.models import ElementKind
 
 
@@ -83,8 +85,60 @@ def _table_captions(path) -> set[tuple[str, int]]:
     return labels
 
 
+def test_a_framed_panel_of_prose_is_a_one_column_table():
+    """No grid of two columns: a row per paragraph, in reading order, under an empty header."""
+    import pymupdf
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=595, height=842)
+    page.draw_line((80, 70), (515, 70))
+    paragraphs = [
+        "In this task, you will be shown a long document and its summary, and you will check each span.",
+        "1. Yes: if all the facts in the highlighted span are supported by the document.",
+        "Example 1 Summary = Retief is not Lemuel's cousin. Supports = Yes",
+    ]
+    for n, text in enumerate(paragraphs):
+        page.insert_textbox((85, 80 + 60 * n, 510, 130 + 60 * n), text, fontsize=10)
+    page.draw_line((80, 260), (515, 260))
+    page.insert_text((80, 285), "Table 3: Annotation guidelines.", fontsize=10)
+
+    markdown = table_markdown(page, (80.0, 70.0, 515.0, 260.0), _words(page))
+
+    assert markdown is not None
+    lines = markdown.splitlines()
+    assert lines[:2] == ["|  |", "|---|"]
+    assert lines[2:] == [f"| {text} |" for text in paragraphs]
+
+
+def test_an_empty_table_region_has_no_markdown():
+    import pymupdf
+
+    page = pymupdf.open().new_page()
+    assert table_markdown(page, (80.0, 70.0, 515.0, 260.0), _words(page)) is None
+
+
+def test_the_eacl_guidelines_panel_has_markdown_rows_in_order(bench_papers, tmp_path):
+    path = bench_papers / "2023.eacl-main.121.pdf"
+    parsed = parse_pdf(path, "eacl", tmp_path / "crops", IngestSettings())
+    (table,) = [e for e in _tables(parsed, 17) if e.meta.get("label") == ["table", 10]]
+    rows = table.markdown.splitlines()[2:]
+    assert rows[0].startswith("| In this task, you will be shown a long document")
+    assert [row.split(" Summary")[0] for row in rows[2:]] == ["| Example 1", "| Example 2", "| Example 3"]
+    assert all(row.count(" | ") == 0 for row in rows)  # one column
+
+
 @pytest.mark.parametrize(
-    "name", ["1903.10676.pdf", "2020.acl-main.447.pdf", "2302.07302v1.pdf", "papermage.pdf", "test-uu.pdf"]
+    "name",
+    [
+        "1903.10676.pdf",
+        "2020.acl-main.447.pdf",
+        "2023.eacl-main.121.pdf",
+        "2203.00130v1.pdf",
+        "2206.10883v3.pdf",
+        "2302.07302v1.pdf",
+        "papermage.pdf",
+        "test-uu.pdf",
+    ],  # the ninth paper, 2304.02623v1.pdf, captions no table
 )
 def test_every_captioned_table_of_a_paper_has_markdown(bench_papers, tmp_path, name):
     wanted = _table_captions(bench_papers / name)
