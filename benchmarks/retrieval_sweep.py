@@ -2,7 +2,7 @@
 cached index.
 
     .venv/bin/python benchmarks/retrieval_sweep.py ../shared/bench/mmlb_dev [--config FILE] [--k 1,3,5,10]
-        [--variant NAME:key=value,key=value ...] [--out sweep.json]
+        [--variant NAME:key=value,key=value ...] [--out sweep.json] [--rows DIR]
 
 ``paperlens bench DATASET`` must have ingested the dataset first with the same settings (the retrieve section is
 not part of its cache key, so every variant here searches the very index the bench measured). Each variant
@@ -107,6 +107,12 @@ def main() -> None:
     parser.add_argument("--variant", action="append", help="NAME:key=value,... (repeatable)")
     parser.add_argument("--out", type=Path, help="write every variant's summary as JSON here")
     parser.add_argument(
+        "--rows",
+        type=Path,
+        help="write each variant's per-question rows (as the bench's questions.jsonl) to DIR/NAME.jsonl, to "
+        "compare two runs question by question",
+    )
+    parser.add_argument(
         "--index",
         type=Path,
         help="the bench index folder to start from (default: the one these settings and this code key); an "
@@ -177,6 +183,10 @@ def main() -> None:
             merged = {**settings.retrieve.model_dump(), **retrieve}
             searcher.retriever.settings = RetrieveSettings.model_validate(merged)
             rows = evaluate_retriever(SystemRetriever(searcher), dataset, ids, ks, recoverable, console)
+            if args.rows:
+                args.rows.mkdir(parents=True, exist_ok=True)
+                lines = [json.dumps({"system": name, **row}) + "\n" for row in rows]
+                (args.rows / f"{name}.jsonl").write_text("".join(lines))
             summary = summarise(rows, ks)
             results[name] = {"overrides": overrides, "summary": summary}
             line = [f"{name:<18}"]

@@ -227,11 +227,17 @@ def test_run_bench_end_to_end(tiny_dataset, tmp_path):
     sweep = [sys.executable, str(repo / "benchmarks" / "retrieval_sweep.py"), str(tiny_dataset), "--k", "1,3",
              "--config", str(tmp_path / "plain.toml")]  # fmt: skip
     done = subprocess.run(
-        [*sweep, "--variant", "rrf:fusion=rrf", "--variant", "weighted:", "--out", str(sweep_out)],
+        [*sweep, "--variant", "rrf:fusion=rrf", "--variant", "weighted:", "--out", str(sweep_out),
+         "--rows", str(tmp_path / "rows")],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     variants = json.loads(sweep_out.read_text())
+    # Per-question rows, one file per variant, in the bench's questions.jsonl shape.
+    rows = [json.loads(line) for line in (tmp_path / "rows" / "rrf.jsonl").read_text().splitlines()]
+    assert {row["system"] for row in rows} == {"rrf"}
+    assert len(rows) == sampled["dataset"]["questions_in_dataset"]
+    assert {row["kind"] for row in rows} == {"page", "passage"}
     assert variants["rrf"]["overrides"] == {"fusion": "rrf"}
     for name in ("rrf", "weighted"):
         assert variants[name]["summary"]["page_recall"] == {"1": 0.5, "3": 0.5}, name
