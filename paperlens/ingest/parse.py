@@ -36,7 +36,8 @@ from paperlens.text.normalize import join_across, normalize_text
 # 13: a display formula set in a text font, in pieces beside a lone equation number, is one formula.
 # 14: pages without a text layer OCR'd at 100 dpi, one line per recognition call (rapidocr).
 # 15: a table region with no grid of two columns or more is a one-column Markdown table, a row per text block.
-PARSER_VERSION = "15"
+# 16: text set at twice the running size or more beside or over a drawing is a heading, not a figure label.
+PARSER_VERSION = "16"
 
 ProgressFn = Callable[[int, int], None]
 

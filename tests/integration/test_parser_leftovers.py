@@ -95,6 +95,29 @@ def test_labels_beside_inside_or_across_a_drawing_do_not_name_sections(tmp_path)
     assert last.section == "Domain architecture"
 
 
+def test_a_page_title_beside_a_logo_and_side_band_names_the_section(tmp_path):
+    """A report's pages carry a side band and a logo of three shapes at the top left, and the page's title
+    (set at three times the running size) right of the logo, on its lines. Read as a figure label, "TABLE OF
+    CONTENTS" named nothing, and the page's text stayed under the previous page's heading."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    band = pymupdf.Rect(20, 40, 50, 780)
+    logo = [pymupdf.Rect(30, 40, 60, 70), pymupdf.Rect(62, 40, 92, 70), pymupdf.Rect(46, 72, 76, 102)]
+    _draw(page, band, *logo)
+    page.insert_text((105, 75), "TABLE OF CONTENTS", fontsize=30)
+    entries = "".join(
+        f"Chapter {n}: the effects of heat on health, in depth ........ {20 * n}\n" for n in range(9)
+    )
+    page.insert_textbox(pymupdf.Rect(105, 130, 560, 400), entries, fontsize=10)
+    path = tmp_path / "report.pdf"
+    doc.save(path)
+    parsed = parse_pdf(path, "r" * 64, tmp_path / "crops", IngestSettings(ocr=False))
+    titles = [e.text for e in parsed.elements if e.kind == ElementKind.TITLE]
+    assert titles == ["TABLE OF CONTENTS"]
+    entry = next(e for e in parsed.elements if e.text.startswith("Chapter 0"))
+    assert entry.section == "TABLE OF CONTENTS"
+
+
 def test_highlight_bullets_are_list_items_and_a_lone_heading_word_is_a_heading(tmp_path):
     """Cell Press papers open with "Highlights": bullets set in a symbol font (its glyph for "•" has the code
     of a letter), at a size above the running text, each item's second line a block of its own; they were read

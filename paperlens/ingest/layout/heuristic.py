@@ -38,6 +38,12 @@ _EQ_NUMBER_ONLY = re.compile(r"^\(\d{1,3}[a-z]?\)$")
 _BOLD_HEADING_SHARE = 0.92  # a bold one-line heading is set at least this share of the running-text size
 _TABLE_DIGITS = 0.2  # share of digits above which a long block reads as table rows, not prose
 _LABEL_GAP = 24.0  # points between a drawing and a label set beside it on its lines
+# Text this many times the running size or more labels no figure: it is a page's title beside a logo or a
+# decorative band, or over a cover picture. Of the headings the figure-label rule vetoed (litqa_dev, the text
+# layers of mmlb_dev, ../shared/bench/papers), the labels measure at most 1.6x ("LIM Kinase 1" 1.57x beside a
+# domain diagram, "CHAPTERS" 1.60x), the page titles 2.6-3.3x ("TABLE OF CONTENTS" beside a report's
+# hexagon logo and side band, which left the section of every later page under the previous page's heading).
+_PAGE_TITLE_SIZE = 2.0
 _MATHY = re.compile(r"[=<>≤≥≈∑∏∫∈∂±×·/^_]")
 
 
@@ -194,14 +200,17 @@ def _is_drawing(cl: _Cluster) -> bool:
     return w >= 50 and h >= 40 and (cl.images > 0 or cl.paths >= 3)
 
 
-def _is_figure_label(b: TextBlock, drawings: list[BBox]) -> bool:
+def _is_figure_label(b: TextBlock, drawings: list[BBox], body: float) -> bool:
     """Text set sideways, or lying inside a drawing or right beside it on the same lines, labels a figure (an
     axis title, "LIM Kinase 1" left of a domain diagram, a mutant's name "Q251A" over its bars) even when no
     captioned region took it in. Read as headings, such labels named the section of whole papers: a litqa_dev
     paper's 111 text elements sat under "Cofilin, % unphosphorylated", "1 638" and "Q251A", none under a real
-    heading. A heading is set above or below a drawing, never on its lines."""
+    heading. A heading is set above or below a drawing, never on its lines, unless it is a page's title set far
+    larger than any label (``_PAGE_TITLE_SIZE``)."""
     if b.rotated:
         return True
+    if b.size >= _PAGE_TITLE_SIZE * body:
+        return False
     cx, cy = (b.bbox[0] + b.bbox[2]) / 2, (b.bbox[1] + b.bbox[3]) / 2
     for d in drawings:
         if not d[1] <= cy <= d[3]:
@@ -325,7 +334,7 @@ def analyze_content(c: PageContent) -> list[LayoutBox]:
         b = c.blocks[i]
         if b.rotated and (b.bbox[2] < 0.15 * c.width or b.bbox[0] > 0.85 * c.width):
             kind = ElementKind.HEADER
-        elif _heading_kind(b, body, running) and not _is_figure_label(b, drawings):
+        elif _heading_kind(b, body, running) and not _is_figure_label(b, drawings, body):
             kind = ElementKind.TITLE
         elif _LIST_START.match(b.text):
             kind = ElementKind.LIST
