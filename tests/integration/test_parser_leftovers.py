@@ -15,6 +15,13 @@ LICENCE = (
 )
 
 
+def _parsed(doc, tmp_path, name: str):
+    """``doc`` saved as ``name`` and parsed as the isolated parser would, OCR off."""
+    path = tmp_path / name
+    doc.save(path)
+    return parse_pdf(path, name.ljust(64, "0"), tmp_path / "crops", IngestSettings(ocr=False))
+
+
 def _plot(page, top: float) -> None:
     shape = page.new_shape()
     shape.draw_rect(pymupdf.Rect(100, top, 480, top + 200))
@@ -40,9 +47,7 @@ def test_a_licence_line_right_above_a_figure_stays_out_of_it(tmp_path):
             )
         body = f"Kinase activity on page {n} doubled after the second treatment of the cells. " * 5
         page.insert_textbox(pymupdf.Rect(72, 320, 523, 480), body, fontsize=10)
-    path = tmp_path / "preprint-figure.pdf"
-    doc.save(path)
-    parsed = parse_pdf(path, "f" * 64, tmp_path / "crops", IngestSettings(ocr=False))
+    parsed = _parsed(doc, tmp_path, "preprint-figure.pdf")
     (figure,) = [e for e in parsed.elements if e.kind == ElementKind.FIGURE]
     assert figure.page == 3 and figure.caption.startswith("Figure 1:")
     assert (
@@ -86,9 +91,7 @@ def test_labels_beside_inside_or_across_a_drawing_do_not_name_sections(tmp_path)
     _draw(page, *axes, *(pymupdf.Rect(140 + 40 * i, 399 - 15 * (i + 1), 160 + 40 * i, 399) for i in range(8)))
     page.insert_text((125, 390), "Cofilin, % unphosphorylated", fontsize=11, rotate=90)  # the axis title
     page.insert_textbox(pymupdf.Rect(72, 430, 520, 500), body.replace("Kinase", "Phosphatase"), fontsize=10)
-    path = tmp_path / "labels.pdf"
-    doc.save(path)
-    parsed = parse_pdf(path, "a" * 64, tmp_path / "crops", IngestSettings(ocr=False))
+    parsed = _parsed(doc, tmp_path, "labels.pdf")
     titles = [e.text for e in parsed.elements if e.kind == ElementKind.TITLE]
     assert titles == ["Domain architecture"]
     last = next(e for e in parsed.elements if e.text.startswith("Phosphatase activity"))
@@ -109,9 +112,7 @@ def test_a_page_title_beside_a_logo_and_side_band_names_the_section(tmp_path):
         f"Chapter {n}: the effects of heat on health, in depth ........ {20 * n}\n" for n in range(9)
     )
     page.insert_textbox(pymupdf.Rect(105, 130, 560, 400), entries, fontsize=10)
-    path = tmp_path / "report.pdf"
-    doc.save(path)
-    parsed = parse_pdf(path, "r" * 64, tmp_path / "crops", IngestSettings(ocr=False))
+    parsed = _parsed(doc, tmp_path, "report.pdf")
     titles = [e.text for e in parsed.elements if e.kind == ElementKind.TITLE]
     assert titles == ["TABLE OF CONTENTS"]
     entry = next(e for e in parsed.elements if e.text.startswith("Chapter 0"))
@@ -136,9 +137,7 @@ def test_highlight_bullets_are_list_items_and_a_lone_heading_word_is_a_heading(t
     page.insert_text((60, 260), "SUMMARY", fontsize=8.5)
     summary = "Immunotargeting of tumor-specific antigens is a powerful therapeutic strategy for cancer. " * 4
     page.insert_textbox(pymupdf.Rect(60, 270, 540, 360), summary, fontsize=8.5)
-    path = tmp_path / "highlights.pdf"
-    doc.save(path)
-    parsed = parse_pdf(path, "b" * 64, tmp_path / "crops", IngestSettings(ocr=False))
+    parsed = _parsed(doc, tmp_path, "highlights.pdf")
     titles = [e.text for e in parsed.elements if e.kind == ElementKind.TITLE]
     assert titles == ["Highlights", "SUMMARY"]
     items = [e.text for e in parsed.elements if e.kind == ElementKind.LIST]
@@ -166,9 +165,7 @@ def test_a_formula_set_in_a_text_font_beside_its_number_is_a_formula_not_heading
         page.insert_text((242, y + 24), rest, fontsize=12.2)
         page.insert_text((550, y + 12), number, fontsize=11)
     page.insert_textbox(pymupdf.Rect(36, 400, 567, 470), body.replace("We", "They"), fontsize=11)
-    path = tmp_path / "model.pdf"
-    doc.save(path)
-    parsed = parse_pdf(path, "c" * 64, tmp_path / "crops", IngestSettings(ocr=False))
+    parsed = _parsed(doc, tmp_path, "model.pdf")
     titles = [e.text for e in parsed.elements if e.kind == ElementKind.TITLE]
     assert titles == ["Modeling the rates of senescence induction"]
     formulas = [e for e in parsed.elements if e.kind == ElementKind.FORMULA]
@@ -203,9 +200,7 @@ def test_a_tables_note_that_repeats_its_label_does_not_grow_a_region_over_the_te
     prose = "In response to invading bacteria, gasdermins quickly execute pyroptosis in the host cells. " * 8
     page.insert_textbox(pymupdf.Rect(59, 185, 300, 500), prose, fontsize=10.5)
     page.insert_textbox(pymupdf.Rect(315, 185, 556, 500), prose.replace("bacteria", "viruses"), fontsize=10.5)
-    path = tmp_path / "note.pdf"
-    doc.save(path)
-    parsed = parse_pdf(path, "d" * 64, tmp_path / "crops", IngestSettings(ocr=False))
+    parsed = _parsed(doc, tmp_path, "note.pdf")
     tables = [e for e in parsed.elements if e.kind == ElementKind.TABLE]
     assert len(tables) == 1 and tables[0].markdown and "Phosphorylation" in tables[0].markdown
     assert not any("invading" in t.text for t in tables)
