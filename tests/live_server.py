@@ -15,6 +15,11 @@ import httpx
 from paperlens.config import Settings
 
 
+def upload(client: httpx.Client, data: bytes, name: str = "paper.pdf", **kwargs) -> httpx.Response:
+    """POST a PDF's bytes to /v1/documents."""
+    return client.post("/v1/documents", files={"file": (name, data, "application/pdf")}, **kwargs)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -41,8 +46,8 @@ class LiveServer:
 
     def upload(self, pdf: Path) -> dict:
         """POST ``pdf`` to /v1/documents and wait for its job; the finished job."""
-        with self.client() as client, pdf.open("rb") as fh:
-            r = client.post("/v1/documents", files={"file": (pdf.name, fh, "application/pdf")})
+        with self.client() as client:
+            r = upload(client, pdf.read_bytes(), pdf.name)
             assert r.status_code == 202, r.text
             return self.wait_for_job(client, r.json()["job_id"])
 

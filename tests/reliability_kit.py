@@ -11,7 +11,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import httpx
 import numpy as np
 from pdf_factory import make_text_pdf
 
@@ -33,10 +32,6 @@ def marked_pdf(path: Path, marker: str, pages: int = 1) -> Path:
         f"three times and the {marker} effect stayed within two percent of the reference value."
     )
     return make_text_pdf(path, pages=pages, text=text)
-
-
-def upload(client: httpx.Client, data: bytes, name: str = "paper.pdf", **kwargs) -> httpx.Response:
-    return client.post("/v1/documents", files={"file": (name, data, "application/pdf")}, **kwargs)
 
 
 def store_counts(data_dir: Path) -> dict:

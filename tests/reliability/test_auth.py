@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 import pytest
-from live_server import free_port, live_server
-from reliability_kit import marked_pdf, service_settings, store_counts, upload
+from live_server import free_port, live_server, upload
+from reliability_kit import marked_pdf, service_settings, store_counts
 
 ALPHA, BETA = "alpha-key-1", "beta-key-2"
 TEAM_A, TEAM_B = "gamma-key-3", "gamma-key-4"  # two keys sharing the named collection "team"

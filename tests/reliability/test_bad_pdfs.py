@@ -13,8 +13,8 @@ import json
 import httpx
 import pytest
 from hostile_pdfs import HOSTILE, raw_pdf, text_page
-from live_server import live_server
-from reliability_kit import live_vector_ids, marked_pdf, service_settings, store_counts, upload
+from live_server import live_server, upload
+from reliability_kit import live_vector_ids, marked_pdf, service_settings, store_counts
 
 pytestmark = pytest.mark.slow  # dozens of real ingestions, each in its own parser process
 

@@ -11,8 +11,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
-from live_server import live_server
-from reliability_kit import marked_pdf, service_settings, upload
+from live_server import live_server, upload
+from reliability_kit import marked_pdf, service_settings
 
 EXAMPLES = int(os.environ.get("PAPERLENS_FUZZ_EXAMPLES", "15"))  # per operation and mode
 
